@@ -1,0 +1,64 @@
+"""One example per message type: used by protocol/README.md, the schema tests and the docs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from protocol.messages import (
+    Birth,
+    Command,
+    Death,
+    DeviceInfo,
+    DeviceState,
+    Event,
+    Heartbeat,
+    State,
+)
+
+_AGENT = "jinan/s01/a1"
+_BOOT = "5f0c2a9e4b7d4e1c"
+_TS = datetime(2026, 5, 17, 0, 30, tzinfo=UTC)
+
+
+def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command]:
+    return {
+        "birth": Birth(
+            agent=_AGENT,
+            boot=_BOOT,
+            seq=0,
+            ts=_TS,
+            sw_version="0.1.0",
+            started_at=_TS,
+            heartbeat_s=5.0,
+            devices=[
+                DeviceInfo(kind="camera", id="vault-cam-1", driver="sim-camera", room="vault", label="Vault east"),
+                DeviceInfo(kind="idcard", id="reader-101", driver="sim-idcard", room="101"),
+                DeviceInfo(kind="jammer", id="jammer-101", driver="sim-jammer", room="101"),
+            ],
+        ),
+        "death": Death(agent=_AGENT, boot=_BOOT, seq=0, ts=_TS, reason="will"),
+        "heartbeat": Heartbeat(
+            agent=_AGENT, boot=_BOOT, seq=17, ts=_TS, uptime_s=85.0, outbox_depth=0, outbox_oldest_s=None
+        ),
+        "state": State(
+            agent=_AGENT,
+            boot=_BOOT,
+            seq=18,
+            ts=_TS,
+            devices=[
+                DeviceState(kind="camera", id="vault-cam-1", status="ok", details={"people": 2, "fps": 2.0}),
+                DeviceState(kind="jammer", id="jammer-101", status="fault", details={"band": "lte1800"}),
+            ],
+        ),
+        "event": Event(
+            agent=_AGENT,
+            boot=_BOOT,
+            seq=19,
+            ts=_TS,
+            name="vault.entry",
+            severity="info",
+            device="vault-cam-1",
+            details={"people": 2},
+        ),
+        "command": Command(id="c-20260517-0001", name="resend", args={"boot": _BOOT, "from": 120, "to": 180}, ts=_TS),
+    }

@@ -1,0 +1,130 @@
+"""Message models of wire version 1 (pydantic, frozen, unknown fields rejected).
+
+Every agent → hub message is an :class:`Envelope`: wire version ``v``, the sending ``agent``
+(``<city>/<site>/<agent>``), the ``boot`` id of the agent process that made it, a per-boot sequence
+number ``seq`` (birth is 0, then 1, 2, … in the order the agent produced them) and the device time
+``ts``.  ``historical`` marks a message replayed after an outage: stored, but it raises no live alarm.
+
+The last will (:class:`Death`) is registered with the broker at connect time and carries the boot id
+and seq of the birth it ends, so a will that arrives late from an older boot is recognisable as stale
+(Sparkplug's ``bdSeq`` idea).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from protocol.topics import AGENT_ID_PATTERN
+
+WIRE_VERSION: Literal[1] = 1
+
+DeviceKind = Literal["camera", "idcard", "jammer", "probe", "other"]
+DeviceStatus = Literal["ok", "warning", "fault", "offline", "unknown"]
+Severity = Literal["info", "warning", "critical"]
+Scalar = str | int | float | bool | None
+
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+BOOT_PATTERN = r"^[0-9a-f]{8,64}$"
+NAME_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
+
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+Details = Annotated[dict[str, Scalar], Field(default_factory=dict, max_length=64)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeviceInfo(_Strict):
+    """One device in an agent's inventory, as announced in its birth."""
+
+    kind: DeviceKind
+    id: DeviceId
+    driver: Annotated[str, Field(min_length=1, max_length=64)]
+    room: Annotated[str | None, Field(max_length=64)] = None
+    label: Annotated[str, Field(max_length=128)] = ""
+
+
+class DeviceState(_Strict):
+    """The current condition of one device."""
+
+    kind: DeviceKind
+    id: DeviceId
+    status: DeviceStatus
+    details: Details
+
+
+class Envelope(_Strict):
+    v: Literal[1] = WIRE_VERSION
+    agent: Annotated[str, Field(pattern=f"^{AGENT_ID_PATTERN}$")]
+    boot: Annotated[str, Field(pattern=BOOT_PATTERN)]
+    seq: Annotated[int, Field(ge=0)]
+    ts: AwareDatetime
+    historical: bool = False
+
+
+class Birth(Envelope):
+    type: Literal["birth"] = "birth"
+    sw_version: Annotated[str, Field(min_length=1, max_length=32)]
+    started_at: AwareDatetime
+    heartbeat_s: Annotated[float, Field(gt=0, le=300)]
+    devices: Annotated[list[DeviceInfo], Field(max_length=512)]
+
+
+class Death(Envelope):
+    type: Literal["death"] = "death"
+    reason: Literal["will", "shutdown"] = "will"
+
+
+class Heartbeat(Envelope):
+    type: Literal["heartbeat"] = "heartbeat"
+    uptime_s: Annotated[float, Field(ge=0)]
+    outbox_depth: Annotated[int, Field(ge=0)] = 0
+    outbox_oldest_s: Annotated[float | None, Field(ge=0)] = None
+
+
+class State(Envelope):
+    type: Literal["state"] = "state"
+    devices: Annotated[list[DeviceState], Field(min_length=1, max_length=512)]
+
+
+class Event(Envelope):
+    type: Literal["event"] = "event"
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    severity: Severity
+    device: DeviceId | None = None
+    details: Details
+
+
+UpMessage = Annotated[Birth | Death | Heartbeat | State | Event, Field(discriminator="type")]
+
+
+class Command(_Strict):
+    """Hub → agent: an instruction, answered (later issues) by an event that names ``id``."""
+
+    v: Literal[1] = WIRE_VERSION
+    type: Literal["command"] = "command"
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    args: Details
+    ts: AwareDatetime
+
+
+MESSAGE_MODELS: dict[str, type[_Strict]] = {
+    "birth": Birth,
+    "death": Death,
+    "heartbeat": Heartbeat,
+    "state": State,
+    "event": Event,
+    "command": Command,
+}
+
+
+def utc_datetime(value: datetime) -> datetime:
+    """Reject naive datetimes early on the producing side (the models reject them on the wire)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: device time must carry its UTC offset")
+    return value
