@@ -12,7 +12,6 @@ and seq of the birth it ends, so a will that arrives late from an older boot is 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -121,10 +120,3 @@ MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "event": Event,
     "command": Command,
 }
-
-
-def utc_datetime(value: datetime) -> datetime:
-    """Reject naive datetimes early on the producing side (the models reject them on the wire)."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: device time must carry its UTC offset")
-    return value
