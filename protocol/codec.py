@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicError, UnsupportedVersion
-from protocol.messages import WIRE_VERSION, Command, UpMessage
+from protocol.messages import WIRE_VERSION, Ack, Command, UpMessage
 from protocol.topics import UP_KINDS, Topic, parse_topic
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -84,3 +84,15 @@ def decode_command(payload: bytes) -> Command:
         return Command.model_validate(obj)
     except ValidationError as exc:
         raise SchemaError(describe_validation_error(exc)) from exc
+
+
+def decode_ack(payload: bytes) -> Ack:
+    obj = _load_object(payload)
+    try:
+        ack = Ack.model_validate(obj)
+    except ValidationError as exc:
+        raise SchemaError(describe_validation_error(exc)) from exc
+    for lo, hi in ack.ranges:
+        if lo > hi:
+            raise SchemaError(f"field ranges: [{lo}, {hi}] runs backwards")
+    return ack

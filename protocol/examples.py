@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from protocol.messages import (
+    Ack,
     Birth,
     Command,
     Death,
@@ -20,7 +21,7 @@ _BOOT = "5f0c2a9e4b7d4e1c"
 _TS = datetime(2026, 5, 17, 0, 30, tzinfo=UTC)
 
 
-def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command]:
+def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command | Ack]:
     return {
         "birth": Birth(
             agent=_AGENT,
@@ -38,7 +39,14 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command]
         ),
         "death": Death(agent=_AGENT, boot=_BOOT, seq=0, ts=_TS, reason="will"),
         "heartbeat": Heartbeat(
-            agent=_AGENT, boot=_BOOT, seq=17, ts=_TS, uptime_s=85.0, outbox_depth=0, outbox_oldest_s=None
+            agent=_AGENT,
+            boot=_BOOT,
+            seq=17,
+            ts=_TS,
+            uptime_s=85.0,
+            outbox_depth=3,
+            outbox_oldest_s=1.5,
+            outbox_capacity=100000,
         ),
         "state": State(
             agent=_AGENT,
@@ -61,4 +69,5 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command]
             details={"people": 2},
         ),
         "command": Command(id="c-20260517-0001", name="resend", args={"boot": _BOOT, "from": 120, "to": 180}, ts=_TS),
+        "ack": Ack(boot=_BOOT, ranges=[(0, 19)], ts=_TS),
     }

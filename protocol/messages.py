@@ -83,6 +83,7 @@ class Heartbeat(Envelope):
     uptime_s: Annotated[float, Field(ge=0)]
     outbox_depth: Annotated[int, Field(ge=0)] = 0
     outbox_oldest_s: Annotated[float | None, Field(ge=0)] = None
+    outbox_capacity: Annotated[int | None, Field(ge=1)] = None
 
 
 class State(Envelope):
@@ -112,6 +113,23 @@ class Command(_Strict):
     ts: AwareDatetime
 
 
+SeqRange = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+
+
+class Ack(_Strict):
+    """Hub → agent: these seqs of ``boot`` are committed in the hub's database and may leave the outbox.
+
+    Sent only after the database commit, never on the broker's PUBACK: a broker that restarts without
+    persistence, or a hub that dies before committing, must not make the agent forget a message.
+    """
+
+    v: Literal[1] = WIRE_VERSION
+    type: Literal["ack"] = "ack"
+    boot: Annotated[str, Field(pattern=BOOT_PATTERN)]
+    ranges: Annotated[list[SeqRange], Field(min_length=1, max_length=4096)]
+    ts: AwareDatetime
+
+
 MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "birth": Birth,
     "death": Death,
@@ -119,4 +137,5 @@ MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "state": State,
     "event": Event,
     "command": Command,
+    "ack": Ack,
 }

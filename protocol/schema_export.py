@@ -1,6 +1,7 @@
-"""Export the JSON Schema of every v1 message into ``protocol/schema/`` (``python -m protocol.schema_export``).
+"""Export the JSON Schema of every v1 message into ``protocol/schema/`` and the examples into the README.
 
-The files are committed; a test regenerates them in memory and fails if they drifted from the models.
+Run ``python -m protocol.schema_export``.  The files are committed; tests regenerate them in memory and
+fail if they drifted from the models.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from protocol.codec import encode
+from protocol.examples import examples
 from protocol.messages import MESSAGE_MODELS
+from protocol.topics import AgentPath, topic_for
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
+README = SCHEMA_DIR.parent / "README.md"
+EXAMPLES_HEADING = "## Examples\n"
 
 
 def schemas() -> dict[str, dict[str, Any]]:
@@ -29,11 +35,26 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def examples_section() -> str:
+    """The README's examples, generated from :mod:`protocol.examples` so the docs cannot drift."""
+    path = AgentPath("jinan", "s01", "a1")
+    parts = [EXAMPLES_HEADING + "\n"]
+    for kind, message in examples().items():
+        doc = json.dumps(json.loads(encode(message)), indent=2, ensure_ascii=False)
+        topic = topic_for(path, message.type)
+        parts.append(f"### {kind}\n\nTopic `{topic}`\n\n```json\n{doc}\n```\n")
+    return "\n".join(parts)
+
+
 def main() -> int:
     SCHEMA_DIR.mkdir(exist_ok=True)
     for name, schema in schemas().items():
         (SCHEMA_DIR / name).write_text(render(schema), encoding="utf-8")
         print(f"wrote {SCHEMA_DIR / name}")
+    readme = README.read_text(encoding="utf-8")
+    head = readme.split(EXAMPLES_HEADING)[0]
+    README.write_text(head + examples_section(), encoding="utf-8")
+    print(f"wrote the examples in {README}")
     return 0
 
 

@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from protocol.codec import decode_command, decode_up, encode
+from protocol.codec import decode_ack, decode_command, decode_up, encode
 from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicError, UnsupportedVersion
 from protocol.examples import examples
 from protocol.messages import Command, Heartbeat
-from protocol.schema_export import SCHEMA_DIR, render, schemas
+from protocol.schema_export import README, SCHEMA_DIR, examples_section, render, schemas
 from protocol.topics import AgentPath, parse_topic, topic_for, up_subscription
 
 PATH = AgentPath("jinan", "s01", "a1")
@@ -35,14 +35,14 @@ def test_command_round_trips() -> None:
     assert decode_command(encode(command)) == command
 
 
-@pytest.mark.parametrize("kind", [*UP_KINDS, "command"])
+@pytest.mark.parametrize("kind", [*UP_KINDS, "command", "ack"])
 def test_exported_schema_validates_the_example(kind: str) -> None:
     schema = json.loads((SCHEMA_DIR / f"{kind}.v1.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(json.loads(encode(examples()[kind])), schema)
 
 
-@pytest.mark.parametrize("kind", [*UP_KINDS, "command"])
+@pytest.mark.parametrize("kind", [*UP_KINDS, "command", "ack"])
 def test_exported_schema_rejects_an_unknown_field(kind: str) -> None:
     schema = json.loads((SCHEMA_DIR / f"{kind}.v1.json").read_text(encoding="utf-8"))
     doc = json.loads(encode(examples()[kind]))
@@ -122,6 +122,15 @@ def test_naive_device_time_is_rejected_when_building() -> None:
         Heartbeat(agent="jinan/s01/a1", boot="abcdef12", seq=1, ts=datetime(2026, 5, 17), uptime_s=1.0)
 
 
+def test_ack_round_trips_and_rejects_backward_ranges() -> None:
+    ack = examples()["ack"]
+    assert decode_ack(encode(ack)) == ack
+    doc = json.loads(encode(ack))
+    doc["ranges"] = [[5, 3]]
+    with pytest.raises(SchemaError, match="backwards"):
+        decode_ack(json.dumps(doc).encode())
+
+
 def test_command_rejects_unknown_fields() -> None:
     doc = json.loads(encode(examples()["command"]))
     doc["extra"] = True
@@ -131,8 +140,6 @@ def test_command_rejects_unknown_fields() -> None:
 
 
 def test_readme_examples_are_the_current_ones() -> None:
-    readme = (SCHEMA_DIR.parent / "README.md").read_text(encoding="utf-8")
-    blocks = readme.split("```json\n")[1:]
-    documented = [json.loads(block.split("\n```")[0]) for block in blocks]
-    current = [json.loads(encode(m)) for m in examples().values()]
-    assert documented == current
+    readme = README.read_text(encoding="utf-8")
+    assert readme.endswith(examples_section()), "stale examples: run python -m protocol.schema_export"
+    assert readme.count("```json") == len(examples())
