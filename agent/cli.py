@@ -1,0 +1,44 @@
+"""``sitewatch agent --config FILE``: run one site agent until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from agent.config import load_config
+from agent.errors import ConfigError
+from agent.runner import AgentRunner
+
+log = logging.getLogger("sitewatch.agent")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, metavar="FILE", help="the agent's TOML config")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(exc.report(), file=sys.stderr)
+        return 2
+    runner = AgentRunner(config)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        log.info("%s received; stopping", signal.Signals(signum).name)
+        runner.request_stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("agent %s starting: boot %s, %d devices", config.agent.agent_id, runner.boot, len(config.devices))
+    runner.run()
+    log.info("agent %s stopped", config.agent.agent_id)
+    return 0

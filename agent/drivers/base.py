@@ -1,0 +1,76 @@
+"""The interface every device driver implements, simulated or real.
+
+The supervisor owns the schedule: it calls :meth:`Driver.start` once (and again after a failed start),
+:meth:`Driver.poll` on every tick with the time of the tick, :meth:`Driver.events` right after, and
+:meth:`Driver.close` at shutdown.  A driver never reads the wall clock for what it reports: the ``now``
+it is given is the time of the reading, which keeps simulated drivers exactly reproducible in tests.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol.messages import DEVICE_ID_PATTERN, DeviceInfo, DeviceKind, DeviceState, DeviceStatus, Scalar, Severity
+
+
+class DeviceConfig(BaseModel):
+    """Keys every ``[[devices]]`` entry has; a driver's config subclasses this and narrows ``driver`` to a
+    ``Literal`` tag, which is what the config file's discriminated union dispatches on."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    driver: str
+    id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    room: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    label: Annotated[str, Field(max_length=128)] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverEvent:
+    """Something that happened at a device, reported once (unlike a state, which is reported until it changes)."""
+
+    name: str
+    severity: Severity
+    at: datetime
+    details: dict[str, Scalar] = field(default_factory=dict)
+
+
+C = TypeVar("C", bound=DeviceConfig)
+
+
+class Driver(ABC, Generic[C]):
+    kind: ClassVar[DeviceKind]
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+
+    def info(self) -> DeviceInfo:
+        return DeviceInfo(
+            kind=self.kind, id=self.config.id, driver=self.config.driver, room=self.config.room, label=self.config.label
+        )
+
+    def state(self, status: DeviceStatus, details: dict[str, Scalar]) -> DeviceState:
+        """Build this device's :class:`DeviceState`; a helper for :meth:`poll`."""
+        return DeviceState(kind=self.kind, id=self.config.id, status=status, details=details)
+
+    @abstractmethod
+    def start(self) -> None:
+        """Open the device; raise :class:`agent.errors.DriverError` if it cannot be opened."""
+
+    @abstractmethod
+    def poll(self, now: datetime) -> DeviceState:
+        """Read the device's condition at ``now``.  Must return within a fraction of a tick; raise
+        :class:`agent.errors.DriverError` on failure (the supervisor reports the device as "fault")."""
+
+    @abstractmethod
+    def events(self) -> list[DriverEvent]:
+        """Hand over the events gathered since the last call, oldest first, and forget them."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device; must be safe to call twice and after a failed :meth:`start`."""

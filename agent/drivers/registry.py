@@ -1,0 +1,39 @@
+"""Which ``driver`` tag selects which config and driver class.
+
+A new driver adds its config class to :data:`AnyDeviceConfig` and one line to :data:`REGISTRY`; the
+config file then accepts its tag and validates its keys, and nothing else changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from pydantic import Field
+
+from agent.drivers.base import DeviceConfig, Driver
+from agent.drivers.sim.camera import SimCamera, SimCameraConfig
+from agent.drivers.sim.idcard import SimIdcard, SimIdcardConfig
+from agent.drivers.sim.jammer import SimJammer, SimJammerConfig
+
+AnyDeviceConfig = Annotated[SimCameraConfig | SimIdcardConfig | SimJammerConfig, Field(discriminator="driver")]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverEntry:
+    config: type[DeviceConfig]
+    driver: type[Driver[Any]]
+
+
+REGISTRY: Final[dict[str, DriverEntry]] = {
+    "sim-camera": DriverEntry(SimCameraConfig, SimCamera),
+    "sim-idcard": DriverEntry(SimIdcardConfig, SimIdcard),
+    "sim-jammer": DriverEntry(SimJammerConfig, SimJammer),
+}
+
+
+def create_driver(config: DeviceConfig) -> Driver[Any]:
+    entry = REGISTRY.get(config.driver)
+    if entry is None or not isinstance(config, entry.config):
+        raise KeyError(f"no driver registered for {config.driver!r} with config {type(config).__name__}")
+    return entry.driver(config)

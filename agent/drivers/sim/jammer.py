@@ -1,0 +1,66 @@
+"""A simulated signal jammer: one on/off flag per band, a module temperature, and a band that drops out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from agent.drivers.base import Driver, DriverEvent
+from agent.drivers.sim.common import SimConfig, fault_phase, noise, window
+from agent.errors import DriverError
+from protocol.messages import DeviceState, DeviceStatus, Scalar
+
+TEMP_SLOT_S = 30.0
+DEFAULT_BANDS = ("gsm900", "dcs1800", "lte1800", "lte2100", "nr3500", "wifi24")
+BandName = Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$")]
+
+
+class SimJammerConfig(SimConfig):
+    driver: Literal["sim-jammer"] = "sim-jammer"
+    bands: Annotated[list[BandName], Field(default_factory=lambda: list(DEFAULT_BANDS), min_length=1, max_length=16)]
+
+    @model_validator(mode="after")
+    def _bands_unique(self) -> Self:
+        if len(set(self.bands)) != len(self.bands):
+            raise ValueError("bands must not repeat")
+        return self
+
+
+class SimJammer(Driver[SimJammerConfig]):
+    kind = "jammer"
+
+    def __init__(self, config: SimJammerConfig) -> None:
+        super().__init__(config)
+        self._started = False
+        self._off: str | None = None
+        self._pending: list[DriverEvent] = []
+
+    def start(self) -> None:
+        self._started = True
+
+    def poll(self, now: datetime) -> DeviceState:
+        if not self._started:
+            raise DriverError(f"jammer {self.config.id} polled before start")
+        seed, dev, bands = self.config.seed, self.config.id, self.config.bands
+        fault = fault_phase(self.config, now)
+        off = None if fault is None else bands[int(noise(seed, dev, "band", fault[0]) * len(bands))]
+        if off != self._off:
+            if self._off is not None:
+                self._pending.append(DriverEvent("jammer.band_on", "info", now, {"band": self._off}))
+            if off is not None:
+                self._pending.append(DriverEvent("jammer.band_off", "critical", now, {"band": off}))
+            self._off = off
+        # The wire's details are flat scalars, so the band map becomes one key per band.
+        details: dict[str, Scalar] = {f"band_{band}": "off" if band == off else "on" for band in bands}
+        details["temp_c"] = round(38.0 + 6.0 * noise(seed, dev, "temp", window(now, TEMP_SLOT_S)), 1)
+        status: DeviceStatus = "ok" if off is None else "fault"
+        return self.state(status, details)
+
+    def events(self) -> list[DriverEvent]:
+        drained, self._pending = self._pending, []
+        return drained
+
+    def close(self) -> None:
+        self._started = False

@@ -1,0 +1,202 @@
+"""Wires config → drivers → sink and runs the agent's one loop.
+
+Every message of a boot carries the boot id and a sequence number: the birth is always seq 0 (it is
+re-sent, unchanged in number, on every reconnect); heartbeats, states and events take 1, 2, … in the
+order they are produced.  Production does not depend on the connection: the sink decides what to do
+with a message it cannot deliver, which is where the durable outbox will slot in.
+
+The loop runs in one thread.  The link's network thread only calls :meth:`Supervisor.notify_connected`,
+which sets an event; the birth itself is produced here, on the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+from pydantic import ValidationError
+
+from agent.clock import Clock, SystemClock
+from agent.config import AgentConfig
+from agent.devices import DeviceSlot
+from agent.drivers.base import Driver, DriverEvent
+from agent.drivers.registry import create_driver
+from agent.sink import AgentMessage, Sink
+from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
+from protocol.topics import Kind, topic_for
+
+log = logging.getLogger("sitewatch.agent.supervisor")
+
+
+def new_boot_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def software_version() -> str:
+    # The installed distribution's version, the one a deployment is identified by.
+    try:
+        return metadata.version("sitewatch")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+@dataclass(slots=True)
+class SupervisorCounters:
+    births: int = 0
+    heartbeats: int = 0
+    states: int = 0
+    events: int = 0
+    bad_events: int = 0
+    loop_errors: int = 0
+
+
+class Supervisor:
+    def __init__(
+        self,
+        config: AgentConfig,
+        sink: Sink,
+        *,
+        boot: str | None = None,
+        clock: Clock | None = None,
+        drivers: Sequence[Driver[Any]] | None = None,
+        tick_s: float = 1.0,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.boot = boot or new_boot_id()
+        self.clock = clock or SystemClock()
+        self.tick_s = tick_s
+        self.sw_version = software_version()
+        self.counters = SupervisorCounters()
+        chosen = drivers if drivers is not None else [create_driver(device) for device in config.devices]
+        self.devices = [DeviceSlot(driver) for driver in chosen]
+        self.started_at = self.clock.now()
+        self._started_mono = self.clock.monotonic()
+        self._seq = 0
+        self._next_heartbeat = self._started_mono + config.agent.heartbeat_s
+        self._last_states: list[DeviceState] | None = None
+        self._last_state_mono = self._started_mono
+        self._connected = threading.Event()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    @property
+    def agent_id(self) -> str:
+        return self.config.agent.agent_id
+
+    def notify_connected(self) -> None:
+        """Called from the link's thread on every (re)connect: returns at once."""
+        self._connected.set()
+        self._wake.set()
+
+    def request_stop(self) -> None:
+        """Safe from a signal handler or another thread."""
+        self._stop.set()
+        self._wake.set()
+
+    def start_devices(self) -> None:
+        for device in self.devices:
+            device.start(self.clock.monotonic())
+
+    def close_devices(self) -> None:
+        for device in self.devices:
+            device.close()
+
+    def run(self) -> None:
+        """Start the devices and loop until :meth:`request_stop`; the devices are closed on the way out."""
+        self.start_devices()
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # one bad pass must not end the agent; the next tick tries again
+                    self.counters.loop_errors += 1
+                    log.exception("supervisor pass failed")
+                wait = min(self.tick_s, self._next_heartbeat - self.clock.monotonic())
+                self._wake.wait(max(0.0, wait))
+                self._wake.clear()
+        finally:
+            self.close_devices()
+
+    def step(self) -> None:
+        """One pass: birth if (re)connected, poll every device, then events, state and heartbeat as due."""
+        now, mono = self.clock.now(), self.clock.monotonic()
+        if self._connected.is_set():
+            self._connected.clear()
+            self._deliver("birth", self._birth(now))
+            # The hub learns the current states right after every birth, not only at the next change.
+            self._last_states = None
+        states = [device.poll(now, mono) for device in self.devices]
+        for device in self.devices:
+            for event in device.events():
+                self._event(device.id, event)
+        if states and (
+            states != self._last_states or mono >= self._last_state_mono + self.config.agent.state_interval_s
+        ):
+            self._deliver(
+                "state", State(agent=self.agent_id, boot=self.boot, seq=self._next_seq(), ts=now, devices=states)
+            )
+            self.counters.states += 1
+            self._last_states = states
+            self._last_state_mono = mono
+        if mono >= self._next_heartbeat:
+            heartbeat = Heartbeat(
+                agent=self.agent_id,
+                boot=self.boot,
+                seq=self._next_seq(),
+                ts=now,
+                uptime_s=max(0.0, mono - self._started_mono),
+            )
+            self._deliver("heartbeat", heartbeat)
+            self.counters.heartbeats += 1
+            self._next_heartbeat += self.config.agent.heartbeat_s
+            if self._next_heartbeat <= mono:
+                # After a stall, resume the rhythm instead of sending the missed heartbeats in a burst.
+                self._next_heartbeat = mono + self.config.agent.heartbeat_s
+
+    def _birth(self, now: datetime) -> Birth:
+        self.counters.births += 1
+        return Birth(
+            agent=self.agent_id,
+            boot=self.boot,
+            seq=0,
+            ts=now,
+            sw_version=self.sw_version,
+            started_at=self.started_at,
+            heartbeat_s=self.config.agent.heartbeat_s,
+            devices=[device.info() for device in self.devices],
+        )
+
+    def _event(self, device: str, happened: DriverEvent) -> None:
+        try:
+            event = Event(
+                agent=self.agent_id,
+                boot=self.boot,
+                seq=self._seq + 1,
+                ts=happened.at,
+                name=happened.name,
+                severity=happened.severity,
+                device=device,
+                details=happened.details,
+            )
+        except ValidationError as exc:
+            # Checked before taking a seq, so a rejected event leaves no gap the hub would count as loss.
+            self.counters.bad_events += 1
+            log.warning("device %s produced an invalid event %r: %s", device, happened.name, exc)
+            return
+        self._seq += 1
+        self._deliver("event", event)
+        self.counters.events += 1
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _deliver(self, kind: Kind, message: AgentMessage) -> None:
+        self.sink.send(topic_for(self.config.agent.path, kind), message)
