@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from agent.config import load_config
-from agent.errors import ConfigError
+from agent.config import load_config, outbox_path
+from agent.errors import AgentError, ConfigError
 from agent.runner import AgentRunner
 
 log = logging.getLogger("sitewatch.agent")
@@ -30,7 +30,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    runner = AgentRunner(config)
+    try:
+        runner = AgentRunner(config, outbox_path(config, args.config))
+    except AgentError as exc:
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         log.info("%s received; stopping", signal.Signals(signum).name)

@@ -69,9 +69,19 @@ class BrokerSection(_Section):
         return self
 
 
+class OutboxSection(_Section):
+    # Relative paths are resolved against the config file's folder; the default is named for the agent.
+    path: Annotated[str | None, Field(min_length=1)] = None
+    # Periodic readings are thinned past this many records; events and births are never dropped.
+    capacity: Annotated[int, Field(ge=100, le=50_000_000)] = 500_000
+    # A record the hub has not confirmed after this long is published again.
+    resend_after_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+
+
 class AgentConfig(_Section):
     agent: AgentSection
     broker: BrokerSection
+    outbox: OutboxSection = OutboxSection()
     devices: Annotated[list[AnyDeviceConfig], Field(min_length=1, max_length=512)]
 
     @model_validator(mode="after")
@@ -128,6 +138,14 @@ def parse_config(data: dict[str, Any], file: str) -> AgentConfig:
 
 def load_config(path: Path | str) -> AgentConfig:
     return parse_config(read_toml(path), str(path))
+
+
+def outbox_path(config: AgentConfig, config_file: Path | str) -> Path:
+    """Where this agent's outbox lives: as configured, relative to the config file's folder."""
+    base = Path(config_file).resolve().parent
+    a = config.agent
+    name = config.outbox.path or f"outbox-{a.city}-{a.site}-{a.name}.sqlite"
+    return base / name
 
 
 def describe(exc: ValidationError, file: str) -> list[ConfigProblem]:

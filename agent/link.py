@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec
@@ -40,6 +40,7 @@ class LinkCounters:
     published: int = 0
     acked: int = 0
     refused: int = 0
+    received: int = 0
     callback_errors: int = 0
 
 
@@ -90,6 +91,8 @@ class Link:
         will: Death,
         *,
         on_connected: Callable[[], None] | None = None,
+        on_message: Callable[[str, bytes], None] | None = None,
+        subscriptions: Sequence[str] = (),
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         if will.agent != path.agent_id:
@@ -100,6 +103,9 @@ class Link:
         self._will = will
         # Settable after construction: whoever reacts to a connect is often built after the link.
         self.on_connected = on_connected
+        # Hub → agent topics (acks, commands), re-subscribed on every connect; messages go to on_message.
+        self.on_message = on_message
+        self.subscriptions = tuple(subscriptions)
         self._now = now
         self._connected = False
         self._connections = 0
@@ -121,6 +127,7 @@ class Link:
         client.on_connect_fail = self._handle_connect_fail
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
+        client.on_message = self._handle_message
         self._client = client
 
     @property
@@ -197,6 +204,8 @@ class Link:
         self._failing = False
         self.counters.connects += 1
         log.info("connected to %s:%d", self.broker.host, self.broker.port)
+        for topic in self.subscriptions:
+            client.subscribe(topic, qos=1)
         if self.on_connected is not None:
             self.on_connected()
 
@@ -225,6 +234,12 @@ class Link:
             log.info("disconnected (shutdown)")
         else:
             log.warning("disconnected from %s:%d: %s; reconnecting", self.broker.host, self.broker.port, reason)
+
+    @_guarded
+    def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.counters.received += 1
+        if self.on_message is not None:
+            self.on_message(message.topic, bytes(message.payload))
 
     @_guarded
     def _handle_publish(

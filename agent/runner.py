@@ -9,38 +9,60 @@ death is the final message of the boot.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
+from agent.delivery import OutboxSink
 from agent.link import Link
-from agent.sink import LinkSink
+from agent.outbox import Outbox, SqliteOutbox
+from agent.pump import Pump
 from agent.supervisor import Supervisor, new_boot_id
 from protocol.messages import Death
 
 
 class AgentRunner:
-    def __init__(self, config: AgentConfig, *, clock: Clock | None = None, ack_timeout_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        outbox: Outbox | Path,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.config = config
         clock = clock or SystemClock()
         boot = new_boot_id()
+        self.outbox: Outbox = SqliteOutbox(outbox, config.outbox.capacity) if isinstance(outbox, Path) else outbox
         # The will is registered before the first connect: it ends this boot's birth, which is always seq 0.
         will = Death(agent=config.agent.agent_id, boot=boot, seq=0, ts=clock.now(), reason="will")
         self.link = Link(config.broker, config.agent.path, will, now=clock.now)
-        self.sink = LinkSink(self.link, ack_timeout_s=ack_timeout_s)
-        self.supervisor = Supervisor(config, self.sink, boot=boot, clock=clock)
+        self.sink = OutboxSink(self.outbox)
+        self.pump = Pump(
+            self.outbox, self.link, self.sink, config.agent.path, resend_after_s=config.outbox.resend_after_s
+        )
+        self.link.subscriptions = self.pump.subscriptions
+        self.link.on_message = self.pump.on_message
+        self.supervisor = Supervisor(config, self.sink, boot=boot, clock=clock, outbox_stats=self.outbox.stats)
         self.link.on_connected = self.supervisor.notify_connected
         self._thread: threading.Thread | None = None
+        self._pump_stop = threading.Event()
 
     @property
     def boot(self) -> str:
         return self.supervisor.boot
 
     def run(self) -> None:
+        pump = threading.Thread(target=self.pump.run, args=(self._pump_stop,), name="agent-pump", daemon=True)
         self.link.start()
+        pump.start()
         try:
             self.supervisor.run()
         finally:
+            self._pump_stop.set()
+            self.sink.wake.set()
+            pump.join(10)
             self.link.close()
+            self.outbox.close()
 
     def request_stop(self) -> None:
         self.supervisor.request_stop()

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -27,6 +27,7 @@ from agent.config import AgentConfig
 from agent.devices import DeviceSlot
 from agent.drivers.base import Driver, DriverEvent
 from agent.drivers.registry import create_driver
+from agent.outbox import OutboxStats, Thinned
 from agent.sink import AgentMessage, Sink
 from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
 from protocol.topics import Kind, topic_for
@@ -53,6 +54,7 @@ class SupervisorCounters:
     states: int = 0
     events: int = 0
     bad_events: int = 0
+    thinned: int = 0
     loop_errors: int = 0
 
 
@@ -66,12 +68,14 @@ class Supervisor:
         clock: Clock | None = None,
         drivers: Sequence[Driver[Any]] | None = None,
         tick_s: float = 1.0,
+        outbox_stats: Callable[[], OutboxStats] | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
         self.boot = boot or new_boot_id()
         self.clock = clock or SystemClock()
         self.tick_s = tick_s
+        self.outbox_stats = outbox_stats
         self.sw_version = software_version()
         self.counters = SupervisorCounters()
         chosen = drivers if drivers is not None else [create_driver(device) for device in config.devices]
@@ -136,29 +140,66 @@ class Supervisor:
         for device in self.devices:
             for event in device.events():
                 self._event(device.id, event)
-        if states and (
-            states != self._last_states or mono >= self._last_state_mono + self.config.agent.state_interval_s
-        ):
+        changed = states != self._last_states
+        if states and (changed or mono >= self._last_state_mono + self.config.agent.state_interval_s):
             self._deliver(
-                "state", State(agent=self.agent_id, boot=self.boot, seq=self._next_seq(), ts=now, devices=states)
+                "state",
+                State(agent=self.agent_id, boot=self.boot, seq=self._next_seq(), ts=now, devices=states),
+                periodic=not changed,
             )
             self.counters.states += 1
             self._last_states = states
             self._last_state_mono = mono
         if mono >= self._next_heartbeat:
-            heartbeat = Heartbeat(
-                agent=self.agent_id,
-                boot=self.boot,
-                seq=self._next_seq(),
-                ts=now,
-                uptime_s=max(0.0, mono - self._started_mono),
-            )
-            self._deliver("heartbeat", heartbeat)
+            self._deliver("heartbeat", self._heartbeat(now, mono), periodic=True)
             self.counters.heartbeats += 1
             self._next_heartbeat += self.config.agent.heartbeat_s
             if self._next_heartbeat <= mono:
                 # After a stall, resume the rhythm instead of sending the missed heartbeats in a burst.
                 self._next_heartbeat = mono + self.config.agent.heartbeat_s
+
+    def _heartbeat(self, now: datetime, mono: float) -> Heartbeat:
+        depth, oldest_s, capacity = 0, None, None
+        if self.outbox_stats is not None:
+            stats = self.outbox_stats()
+            depth, capacity = stats.depth, stats.capacity
+            if stats.oldest_created is not None:
+                oldest_s = max(0.0, now.timestamp() - stats.oldest_created)
+        return Heartbeat(
+            agent=self.agent_id,
+            boot=self.boot,
+            seq=self._next_seq(),
+            ts=now,
+            uptime_s=max(0.0, mono - self._started_mono),
+            outbox_depth=depth,
+            outbox_oldest_s=oldest_s,
+            outbox_capacity=capacity,
+        )
+
+    def _thinned(self, report: Thinned) -> None:
+        """Readings dropped to keep the outbox within its bound: the hub must see the gap, not guess it."""
+        self.counters.thinned += report.count
+        log.warning(
+            "outbox full: thinned %d periodic readings, seq %d-%d of boot %s",
+            report.count,
+            report.first_seq,
+            report.last_seq,
+            report.boot,
+        )
+        happened = DriverEvent(
+            name="outbox.thinned",
+            severity="warning",
+            at=self.clock.now(),
+            details={
+                "boot": report.boot,
+                "first_seq": report.first_seq,
+                "last_seq": report.last_seq,
+                "count": report.count,
+                "from": datetime.fromtimestamp(report.first_created, UTC).isoformat(),
+                "to": datetime.fromtimestamp(report.last_created, UTC).isoformat(),
+            },
+        )
+        self._event(None, happened)
 
     def _birth(self, now: datetime) -> Birth:
         self.counters.births += 1
@@ -173,7 +214,7 @@ class Supervisor:
             devices=[device.info() for device in self.devices],
         )
 
-    def _event(self, device: str, happened: DriverEvent) -> None:
+    def _event(self, device: str | None, happened: DriverEvent) -> None:
         try:
             event = Event(
                 agent=self.agent_id,
@@ -198,5 +239,6 @@ class Supervisor:
         self._seq += 1
         return self._seq
 
-    def _deliver(self, kind: Kind, message: AgentMessage) -> None:
-        self.sink.send(topic_for(self.config.agent.path, kind), message)
+    def _deliver(self, kind: Kind, message: AgentMessage, *, periodic: bool = False) -> None:
+        for report in self.sink.send(topic_for(self.config.agent.path, kind), message, periodic=periodic):
+            self._thinned(report)

@@ -73,6 +73,10 @@ class Outbox(Protocol):
 
     def stats(self) -> OutboxStats: ...
 
+    def high_water(self) -> int:
+        """The position of the newest record ever stored (0 for none): replay marks what lies at or below it."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -43,5 +43,8 @@ class MemoryOutbox:
         oldest = min((r.created for r in self._records.values()), default=None)
         return OutboxStats(len(self._records), self.capacity, oldest, self._thinned_total)
 
+    def high_water(self) -> int:
+        return self._next - 1
+
     def close(self) -> None:
         self._records.clear()

@@ -114,6 +114,12 @@ class SqliteOutbox:
             row = self._db.execute("SELECT value FROM outbox_meta WHERE key = 'thinned_total'").fetchone()
         return OutboxStats(self._depth, self.capacity, oldest, int(row[0]) if row else 0)
 
+    def high_water(self) -> int:
+        with self._lock:
+            # AUTOINCREMENT keeps the highest position ever used in sqlite_sequence, even once deleted.
+            row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -52,8 +52,8 @@ def test_unknown_key_inside_a_device_is_named_by_index(
 
 
 def test_unknown_table_is_named(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
-    path = write_config(agent_toml() + '\n[outbox]\npath = "x"\n')
-    assert str(_error(path)) == f"{path}: outbox: unknown key"
+    path = write_config(agent_toml() + '\n[outbound]\npath = "x"\n')
+    assert str(_error(path)) == f"{path}: outbound: unknown key"
 
 
 def test_wrong_type_is_not_coerced(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:

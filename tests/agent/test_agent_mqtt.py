@@ -17,6 +17,7 @@ import pytest
 from agent.config import AgentConfig, load_config, parse_config
 from agent.errors import PublishRefused
 from agent.link import Link
+from agent.outbox import MemoryOutbox
 from agent.runner import AgentRunner
 from protocol.codec import decode_up
 from protocol.messages import Death
@@ -46,7 +47,7 @@ def test_agent_births_retained_beats_and_says_goodbye(
     config = load_config(write_config(agent_toml(host=host, port=port, site=unique_site, heartbeat_s=0.5)))
     prefix = f"sw/v1/jinan/{unique_site}/a1"
     live = subscribe(host, port, f"{prefix}/#")
-    runner = AgentRunner(config)
+    runner = AgentRunner(config, MemoryOutbox())
     runner.start()
     try:
         birth = live.of_type("birth")
@@ -152,7 +153,7 @@ def test_agent_started_before_the_broker_connects_when_it_comes_up_and_rebirths_
 ) -> None:
     broker = private_broker(start=False)
     config = load_config(write_config(agent_toml(host=broker.host, port=broker.port, extra_broker=FAST)))
-    runner = AgentRunner(config)
+    runner = AgentRunner(config, MemoryOutbox())
     runner.start()
     try:
         _until(lambda: runner.link.counters.connect_failures >= 2, what="connect attempts while the broker is down")

@@ -14,6 +14,7 @@ import pytest
 from agent.config import AgentConfig, load_config
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.errors import DriverError
+from agent.outbox import Thinned
 from agent.sink import AgentMessage
 from agent.supervisor import Supervisor
 from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
@@ -22,9 +23,12 @@ from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
 class ListSink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, AgentMessage]] = []
+        self.periodic: list[bool] = []
 
-    def send(self, topic: str, message: AgentMessage) -> None:
+    def send(self, topic: str, message: AgentMessage, *, periodic: bool = False) -> list[Thinned]:
         self.sent.append((topic, message))
+        self.periodic.append(periodic)
+        return []
 
     @property
     def messages(self) -> list[AgentMessage]:

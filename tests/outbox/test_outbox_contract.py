@@ -90,6 +90,19 @@ def test_stats_report_depth_and_oldest(make_outbox) -> None:  # type: ignore[no-
     assert box.stats().depth == 2
 
 
+def test_high_water_is_the_newest_position_even_after_confirm(make_outbox) -> None:  # type: ignore[no-untyped-def]
+    box = make_outbox()
+    assert box.high_water() == 0
+    for seq in range(3):
+        box.append(rec(seq))
+    top = box.high_water()
+    assert top == box.pending()[-1][0]
+    box.confirm("b1", [(0, 2)])
+    assert box.high_water() == top
+    box.append(rec(3))
+    assert box.high_water() > top
+
+
 def test_sqlite_outbox_survives_kill_9(tmp_path: Path) -> None:
     """A child process appends and is killed with SIGKILL: every append it reported is still there."""
     db = tmp_path / "o.db"

@@ -1,0 +1,184 @@
+"""The delivery pump against a scripted link and a memory outbox: order, acks, replay, resend, refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from agent.delivery import OutboxSink
+from agent.errors import NotConnected, PublishRefused
+from agent.outbox import MemoryOutbox, Thinned
+from agent.pump import Pump
+from protocol.codec import encode
+from protocol.messages import Ack, Birth, Command, Event, Heartbeat
+from protocol.topics import AgentPath, topic_for
+
+PATH = AgentPath("jinan", "s01", "a1")
+BOOT = "0123456789abcdef"
+TS = datetime(2026, 5, 17, tzinfo=UTC)
+
+
+class ScriptedHandle:
+    def __init__(self, topic: str, refused: bool) -> None:
+        self.topic = topic
+        self.refused = refused
+
+
+class ScriptedLink:
+    """Every publish is acknowledged at once by the broker unless the topic is listed as refused."""
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.connections = 1
+        self.published: list[tuple[str, dict[str, object], bool]] = []
+        self.refuse: set[str] = set()
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> ScriptedHandle:
+        if not self.connected:
+            raise NotConnected("down")
+        self.published.append((topic, json.loads(payload), retain))
+        return ScriptedHandle(topic, topic in self.refuse)
+
+    def wait_published(self, handle: ScriptedHandle, timeout: float) -> None:
+        if handle.refused:
+            raise PublishRefused(handle.topic, 135, "Not authorized")
+
+    def seqs(self) -> list[tuple[int, bool]]:
+        return [(int(doc["seq"]), bool(doc["historical"])) for _, doc, retain in self.published if not retain]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def birth() -> Birth:
+    return Birth(agent=PATH.agent_id, boot=BOOT, seq=0, ts=TS, sw_version="t", started_at=TS, heartbeat_s=5, devices=[])
+
+
+def beat(seq: int) -> Heartbeat:
+    return Heartbeat(agent=PATH.agent_id, boot=BOOT, seq=seq, ts=TS, uptime_s=seq)
+
+
+def event(seq: int) -> Event:
+    return Event(agent=PATH.agent_id, boot=BOOT, seq=seq, ts=TS, name="vault.entry", severity="info")
+
+
+def make(resend_after_s: float = 30.0) -> tuple[Pump, ScriptedLink, OutboxSink, MemoryOutbox, Clock]:
+    box = MemoryOutbox(1000)
+    link = ScriptedLink()
+    sink = OutboxSink(box, wall=lambda: 0.0)
+    clock = Clock()
+    pump = Pump(box, link, sink, PATH, resend_after_s=resend_after_s, monotonic=clock)  # type: ignore[arg-type]
+    return pump, link, sink, box, clock
+
+
+def ack(*ranges: tuple[int, int]) -> bytes:
+    return encode(Ack(boot=BOOT, ranges=list(ranges), ts=TS))
+
+
+def test_retained_birth_first_then_records_in_order_and_kept_until_the_hub_acks() -> None:
+    pump, link, sink, box, _ = make()
+    sink.send(topic_for(PATH, "birth"), birth())
+    for seq in (1, 2, 3):
+        sink.send(topic_for(PATH, "heartbeat"), beat(seq), periodic=True)
+    pump.step()
+    topic, doc, retained = link.published[0]
+    assert (topic, doc["type"], retained) == (topic_for(PATH, "birth"), "birth", True)
+    assert link.seqs() == [(0, False), (1, False), (2, False), (3, False)]
+    assert box.stats().depth == 4  # the broker's PUBACK deletes nothing
+    pump.on_message(topic_for(PATH, "ack"), ack((0, 2)))
+    pump.step()
+    assert [r.seq for _, r in box.pending()] == [3]
+    assert pump.counters.confirmed == 3
+
+
+def test_a_reconnect_replays_the_unconfirmed_records_marked_historical() -> None:
+    pump, link, sink, _box, _ = make()
+    sink.send(topic_for(PATH, "birth"), birth())
+    sink.send(topic_for(PATH, "event"), event(1))
+    pump.step()
+    link.connected = False
+    sink.send(topic_for(PATH, "event"), event(2))  # produced while the link is down
+    pump.step()
+    link.connected, link.connections = True, 2
+    sink.send(topic_for(PATH, "birth"), birth())  # the supervisor re-sends the birth on reconnect
+    pump.step()
+    sink.send(topic_for(PATH, "event"), event(3))
+    pump.step()
+    assert link.seqs() == [(0, False), (1, False), (0, True), (1, True), (2, True), (3, False)]
+    births = [retain for _, doc, retain in link.published if doc["type"] == "birth" and retain]
+    assert len(births) == 2  # the retained birth once per connection
+
+
+def test_unconfirmed_records_are_sent_again_after_the_resend_delay() -> None:
+    pump, link, sink, _box, clock = make(resend_after_s=30)
+    sink.send(topic_for(PATH, "event"), event(1))
+    pump.step()
+    clock.t += 29
+    pump.step()
+    assert link.seqs() == [(1, False)]
+    clock.t += 2
+    pump.step()
+    assert link.seqs() == [(1, False), (1, False)]
+    assert pump.counters.resends == 1
+    pump.on_message(topic_for(PATH, "ack"), ack((1, 1)))
+    clock.t += 60
+    pump.step()
+    assert len(link.seqs()) == 2  # confirmed: never again
+
+
+def test_a_refused_record_is_counted_and_does_not_block_the_rest() -> None:
+    pump, link, sink, box, _ = make()
+    link.refuse.add(topic_for(PATH, "event"))
+    sink.send(topic_for(PATH, "event"), event(1))
+    sink.send(topic_for(PATH, "heartbeat"), beat(2))
+    pump.step()
+    assert pump.counters.refused == 1
+    assert [r.seq for _, r in box.pending()] == [2]
+
+
+def test_bad_downlink_messages_are_counted_not_fatal() -> None:
+    pump, _link, sink, box, _ = make()
+    sink.send(topic_for(PATH, "event"), event(1))
+    pump.on_message(topic_for(PATH, "ack"), b"{nonsense")
+    pump.on_message(
+        topic_for(PATH, "ack"),
+        b'{"v": 1, "type": "ack", "boot": "0123456789abcdef", "ranges": [[3, 1]], "ts": "2026-05-17T00:00:00Z"}',
+    )
+    pump.step()
+    assert pump.counters.bad_downlink == 2
+    assert box.stats().depth == 1
+
+
+def test_a_resend_command_replays_what_is_still_unconfirmed() -> None:
+    pump, link, sink, _box, _ = make()
+    sink.send(topic_for(PATH, "event"), event(1))
+    pump.step()
+    command = Command(id="c1", name="resend", args={"boot": BOOT, "from": 1, "to": 1}, ts=TS)
+    pump.on_message(topic_for(PATH, "command"), encode(command))
+    pump.step()
+    assert link.seqs() == [(1, False), (1, True)]
+
+
+def test_a_birth_is_stored_once_per_boot_but_republished_each_connection() -> None:
+    _pump, _link, sink, box, _ = make()
+    sink.send(topic_for(PATH, "birth"), birth())
+    sink.send(topic_for(PATH, "birth"), birth())
+    assert [r.seq for _, r in box.pending()] == [0]
+    version, current = sink.current_birth()
+    assert version == 2
+    assert current is not None
+
+
+def test_thinning_reports_reach_the_caller() -> None:
+    box = MemoryOutbox(100)
+    sink = OutboxSink(box, wall=lambda: 0.0)
+    reports: list[Thinned] = []
+    for seq in range(1, 120):
+        reports += sink.send(topic_for(PATH, "heartbeat"), beat(seq), periodic=True)
+    assert sum(r.count for r in reports) == 119 - box.stats().depth
+    assert reports[0].first_seq == 1
