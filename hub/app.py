@@ -1,0 +1,228 @@
+"""``sitewatch hub --config FILE``: ingest, liveness and the dashboard in one process.
+
+Threads: paho's network thread (enqueue only), the writer (batch → one transaction → ack), the
+liveness sweeper (its own connection), and uvicorn serving the web app — in the main thread for the
+command, in a thread of its own when :class:`Hub` is used programmatically (tests, the demo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+
+from hub.config import HubConfig, load_config
+from hub.errors import HubConfigError, HubError, StoreUnavailable
+from hub.ingest.mqtt import MqttIngest, new_inbox
+from hub.ingest.writer import Writer
+from hub.stats import Stats
+from hub.store import Database, ReadStore, StorageInfo, migrate, wait_for_database
+from hub.sweeper import Sweeper
+from hub.web import create_app
+
+log = logging.getLogger("sitewatch.hub")
+
+SERVER_START_TIMEOUT_S = 15.0
+THREAD_JOIN_TIMEOUT_S = 10.0
+
+
+class Hub:
+    """One hub.  ``start()`` returns once the HTTP server listens; ``stop()`` is safe to call twice."""
+
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.stats = Stats()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._read_store: ReadStore | None = None
+        self._ingest: MqttIngest | None = None
+        self._databases: list[Database] = []
+        self._server: uvicorn.Server | None = None
+        self.storage: StorageInfo | None = None
+        self._stopped = False
+
+    # --- lifecycle ----------------------------------------------------------------------------------
+
+    def prepare(self) -> uvicorn.Server:
+        """Database up and migrated, workers running, HTTP server built (not yet serving)."""
+        dsn = self.config.dsn()
+        conn = wait_for_database(dsn, f"sitewatch-hub-{self.config.hub.name}", self._stop)
+        try:
+            _applied, storage = migrate(conn)
+        finally:
+            conn.close()
+        self.storage = storage
+        log.info("storage: %s", storage.describe())
+
+        self._read_store = ReadStore(dsn, storage)
+        self._read_store.open()
+        inbox = new_inbox()
+        self._ingest = MqttIngest(self.config.mqtt, inbox, self.stats)
+        writer_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-writer")
+        sweeper_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-sweeper")
+        self._databases = [writer_db, sweeper_db]
+        writer = Writer(inbox, writer_db, self._ingest.ack, self.stats)
+        sweeper = Sweeper(
+            sweeper_db,
+            self.stats,
+            offline_after_s=self.config.liveness.offline_after_s,
+            sweep_s=self.config.liveness.sweep_s,
+            writer_healthy_for=writer.healthy_for,
+        )
+        self.stats.gauge("queue_depth", inbox.qsize)
+        self._spawn("hub-writer", writer.run)
+        self._spawn("hub-sweeper", sweeper.run)
+        self._ingest.start()
+
+        app = create_app(self._read_store, self.stats)
+        http = self.config.http
+        self._server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning"))
+        return self._server
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        def guarded() -> None:
+            # A worker that dies silently would leave the hub looking healthy while storing nothing.
+            while not self._stop.is_set():
+                try:
+                    target(self._stop)
+                except Exception:
+                    log.exception("%s crashed; restarting it in 1 s", name)
+                    self._stop.wait(1.0)
+                else:
+                    return
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def start(self) -> None:
+        """Run everything in background threads (for tests and the demo)."""
+        server = self.prepare()
+        thread = threading.Thread(target=server.run, name="hub-http", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        if not self._wait_listening(server, thread):
+            self.stop()
+            raise HubError(f"the HTTP server did not start on {self.config.http.host}:{self.config.http.port}")
+        self._announce()
+
+    def serve(self) -> None:
+        """Run in the calling (main) thread until SIGTERM/SIGINT or :meth:`request_stop`."""
+        server = self.prepare()
+        if self._stop.is_set():
+            return  # a signal arrived while preparing, before uvicorn could hear it
+        main = threading.current_thread()
+
+        def announce_when_listening() -> None:
+            if self._wait_listening(server, main):
+                self._announce()
+
+        threading.Thread(target=announce_when_listening, name="hub-announce", daemon=True).start()
+        server.run()
+
+    def _wait_listening(self, server: uvicorn.Server, thread: threading.Thread) -> bool:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not server.started:
+            if self._stop.is_set() or not thread.is_alive() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.should_exit = True
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.request_stop()
+        current = threading.current_thread()
+        for thread in self._threads:
+            if thread is not current:
+                thread.join(THREAD_JOIN_TIMEOUT_S)
+        # After the writer: the acks of its last committed batch go out before the DISCONNECT.
+        if self._ingest is not None:
+            self._ingest.stop()
+        for db in self._databases:
+            db.close()
+        if self._read_store is not None:
+            self._read_store.close()
+            self._read_store = None
+        log.info("hub stopped")
+
+    # --- what it serves -----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self.config.http.host, self.config.http.port
+        server = self._server
+        if server is not None and server.started and server.servers:
+            port = server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{host}:{port}/"
+
+    def _announce(self) -> None:
+        assert self.storage is not None
+        mqtt = self.config.mqtt
+        log.info(
+            "hub %s running: storage %s; MQTT %s:%d as %s; dashboard %s",
+            self.config.hub.name,
+            self.storage.describe(),
+            mqtt.host,
+            mqtt.port,
+            mqtt.client_id,
+            self.url,
+        )
+
+
+# --- the subcommand ---------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, metavar="FILE", help="hub config (TOML)")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The pool warns on every reconnect attempt; the writer already logs an outage once, /healthz shows it.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+    try:
+        config = load_config(args.config)
+    except HubConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    hub = Hub(config)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s received, stopping", signal.Signals(signum).name)
+        hub.request_stop()
+
+    # Installed before uvicorn runs: it captures these signals while serving and re-raises them to us
+    # after it has shut down, so our handler must not be the default (which would kill the process).
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        hub.serve()
+    except HubError as exc:
+        if isinstance(exc, StoreUnavailable) and hub.stopping:
+            return 0  # stopped while still waiting for the database
+        print(f"sitewatch hub: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        hub.stop()
+    return 0

@@ -1,0 +1,129 @@
+"""The hub's TOML config: strict pydantic models, checked before anything starts.
+
+Every section forbids unknown keys, so a typo is an error naming the key rather than a silently ignored
+setting.  Values are strict (TOML already has types: ``port = "1883"`` is a mistake worth reporting).
+The database DSN may live in a separate file (``dsn_file``) so the config can be shared without the
+password; a relative ``dsn_file`` is read relative to the config file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hub.errors import HubConfigError
+
+_SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class HubSection(_Section):
+    name: Annotated[str, Field(pattern=_SLUG)] = "jinan"
+
+
+class MqttSection(_Section):
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 1883
+    client_id: Annotated[str, Field(min_length=1, max_length=64)] = "sitewatch-hub"
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    # How long the broker keeps our session (and queues QoS 1 messages) while the hub is down.
+    session_expiry_s: Annotated[int, Field(ge=0, le=4_294_967_295)] = 3600
+
+
+class DatabaseSection(_Section):
+    dsn: Annotated[str | None, Field(min_length=1)] = None
+    # TOML has no path type, so this one field accepts a string.
+    dsn_file: Annotated[Path | None, Field(strict=False)] = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.dsn is None) == (self.dsn_file is None):
+            raise ValueError("give exactly one of dsn or dsn_file")
+        return self
+
+
+class HttpSection(_Section):
+    host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
+    # 0 lets the OS choose a free port (tests); the hub logs the URL it serves.
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+
+
+class LivenessSection(_Section):
+    offline_after_s: Annotated[float, Field(ge=1.0, le=60.0)] = 12.0
+    sweep_s: Annotated[float, Field(ge=0.05, le=10.0)] = 1.0
+
+    @model_validator(mode="after")
+    def _sweep_faster_than_deadline(self) -> Self:
+        if self.sweep_s >= self.offline_after_s:
+            raise ValueError("sweep_s must be shorter than offline_after_s")
+        return self
+
+
+class HubConfig(_Section):
+    # Required (though every key in it has a default): a top-level [hub] table is how
+    # ``sitewatch check-config`` tells a hub config from an agent config.
+    hub: HubSection
+    mqtt: MqttSection
+    database: DatabaseSection
+    http: HttpSection = HttpSection()
+    liveness: LivenessSection = LivenessSection()
+
+    def dsn(self) -> str:
+        """The database DSN, reading ``dsn_file`` if that is how it is given."""
+        if self.database.dsn is not None:
+            return self.database.dsn
+        assert self.database.dsn_file is not None  # guaranteed by DatabaseSection
+        path = self.database.dsn_file
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise HubConfigError(str(path), "", f"cannot read the database DSN: {exc.strerror}") from exc
+        if not text:
+            raise HubConfigError(str(path), "", "the database DSN file is empty")
+        return text
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def parse_config(data: dict[str, object], file: str) -> HubConfig:
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append((_dotted(err["loc"]), msg))
+        raise HubConfigError(file, *problems[0], more=problems[1:]) from None
+    return config
+
+
+def load_config(path: str | Path) -> HubConfig:
+    """Read and validate a hub config; every problem is a :class:`HubConfigError` naming file and key."""
+    file = str(path)
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise HubConfigError(file, "", f"cannot read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise HubConfigError(file, "", f"not valid TOML: {exc}") from exc
+    config = parse_config(data, file)
+    dsn_file = config.database.dsn_file
+    if dsn_file is not None:
+        if not dsn_file.is_absolute():
+            dsn_file = Path(path).parent / dsn_file
+            config = config.model_copy(update={"database": DatabaseSection(dsn_file=dsn_file)})
+        try:
+            config.dsn()
+        except HubConfigError as exc:
+            # Reported now rather than at connect time, and against the config's own key.
+            raise HubConfigError(file, "database.dsn_file", f"{dsn_file}: {exc.reason}") from None
+    return config

@@ -1,0 +1,159 @@
+"""The hub's MQTT side: the only module that imports paho.
+
+A persistent MQTT v5 session (``clean_start=False`` plus a Session Expiry Interval) makes the broker
+queue QoS 1 messages while the hub is down.  ``manual_ack`` lets the writer ack only after the commit.
+``on_message`` does nothing but enqueue: a slow callback starves paho's keepalive (paho #328) and a
+raising one is never acked and redelivered forever (paho #867).
+
+Receive Maximum caps how many unacked messages the broker sends us at once; the queue is bigger than
+that, so it can only fill with QoS 0 traffic.  If it does fill, the message is not acked: the broker
+redelivers it on the next session resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from hub.config import MqttSection
+from hub.errors import IngestError
+from hub.ingest.inbound import Inbound
+from hub.stats import Stats
+from protocol.topics import up_subscription
+
+log = logging.getLogger("sitewatch.hub.ingest")
+
+RECEIVE_MAXIMUM = 1000
+QUEUE_SIZE = 4 * RECEIVE_MAXIMUM
+
+
+def new_inbox() -> queue.Queue[Inbound]:
+    return queue.Queue(maxsize=QUEUE_SIZE)
+
+
+class MqttIngest:
+    def __init__(
+        self, config: MqttSection, inbox: queue.Queue[Inbound], stats: Stats, subscription: str | None = None
+    ) -> None:
+        self._config = config
+        self._inbox = inbox
+        self._stats = stats
+        self._subscription = subscription or up_subscription()
+        self._lock = threading.Lock()
+        self._was_connected = False
+        self._client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    def start(self) -> None:
+        """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves __init__ unannotated
+        props.SessionExpiryInterval = self._config.session_expiry_s
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        try:
+            self._client.connect_async(
+                self._config.host, self._config.port, self._config.keepalive_s, clean_start=False, properties=props
+            )
+        except (OSError, ValueError) as exc:
+            where = f"{self._config.host}:{self._config.port}"
+            raise IngestError(f"cannot set up the MQTT connection to {where}: {exc}") from exc
+        if self._client.loop_start() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            raise IngestError("the MQTT network thread is already running")
+
+    def ack(self, mid: int, qos: int) -> None:
+        """Acknowledge a stored message (thread-safe: paho queues the packet for its own thread)."""
+        if qos == 0:
+            return
+        rc = self._client.ack(mid, qos)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            # Disconnected: the broker redelivers on resume and the store ignores the duplicate.
+            log.debug("ack of mid %d not sent (%s)", mid, paho.error_string(rc))
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._stats.set_mqtt_connected(False)
+
+    # --- paho callbacks: never raise, never block -------------------------------------------------
+
+    def _on_connect(
+        self, client: paho.Client, _userdata: Any, flags: paho.ConnectFlags, rc: ReasonCode, _props: Properties | None
+    ) -> None:
+        if rc.is_failure:
+            log.error("MQTT broker %s:%d refused the connection: %s", self._config.host, self._config.port, rc)
+            return
+        # Subscribing again on a resumed session is harmless and covers a session the broker expired.
+        # Retained messages (agents keep their birth retained) only for a new subscription: a hub that
+        # merely reconnects already has them, and replaying them each time would only add noise.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        client.subscribe(self._subscription, options=options)
+        self._stats.set_mqtt_connected(True)
+        with self._lock:
+            again = self._was_connected
+            self._was_connected = True
+        log.info(
+            "MQTT %s to %s:%d as %s (session resumed: %s)",
+            "reconnected" if again else "connected",
+            self._config.host,
+            self._config.port,
+            self._config.client_id,
+            flags.session_present,
+        )
+
+    def _on_disconnect(
+        self,
+        _client: paho.Client,
+        _userdata: Any,
+        _flags: paho.DisconnectFlags,
+        rc: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        self._stats.set_mqtt_connected(False)
+        if rc.is_failure:
+            log.warning("MQTT connection lost (%s); reconnecting", rc)
+
+    def _on_subscribe(
+        self, _client: paho.Client, _userdata: Any, _mid: int, codes: list[ReasonCode], _props: Properties | None
+    ) -> None:
+        for code in codes:
+            if code.is_failure:
+                log.error("MQTT broker refused our subscription to %s: %s", self._subscription, code)
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            self._stats.add("received")
+            inbound = Inbound(
+                self._topic(msg), bytes(msg.payload), msg.mid, msg.qos, datetime.now(UTC), retained=bool(msg.retain)
+            )
+            self._inbox.put_nowait(inbound)
+        except queue.Full:
+            self._stats.add("not_acked_queue_full")
+        except Exception:
+            log.exception("dropping an MQTT message the callback could not handle")
+            self._stats.add("callback_errors")
+
+    @staticmethod
+    def _topic(msg: paho.MQTTMessage) -> str:
+        try:
+            return msg.topic
+        except UnicodeDecodeError:
+            # Brokers reject non-UTF-8 topics; keep something readable for quarantine if one slips through.
+            return repr(bytes(msg._topic))  # paho exposes the raw topic only privately
