@@ -65,6 +65,11 @@ ensure_debian_packages() {
     if [[ ! -x "$VENV/bin/python" ]] && ! "$PYTHON" -c 'import ensurepip' 2>/dev/null; then
         wanted+=(python3-venv)
     fi
+    # The TimescaleDB test lane runs on Node.js. A machine with another Node.js build (NodeSource bundles
+    # npm) keeps it: Debian's npm package would conflict with it.
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        wanted+=(nodejs npm)
+    fi
     mapfile -t missing < <(missing_packages "${wanted[@]}")
     ((${#missing[@]} == 0)) && return 0
     if ((EUID != 0)); then
