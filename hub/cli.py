@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("agent.cli", "run a site agent (or commission its devices)"),
     "check-config": ("agent.check_config", "validate an agent or hub config file and exit"),
     "stack": ("hub.stack.cli", "start, stop or inspect the local Mosquitto and PostgreSQL"),
+    "calendar": ("hub.calendar.cli", "check an exam calendar file against the sites' agent configs"),
     "demo": ("hub.demo", "run the whole system locally with simulated sites and print the dashboard URL"),
 }
 

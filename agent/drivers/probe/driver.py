@@ -1,0 +1,232 @@
+"""``at-probe``: a cellular modem in the exam room, asked every ``interval_s`` whether it has service.
+
+A worker thread owns the serial port: each cycle it asks +CEREG?, +C5GREG?, +COPS?, +CESQ and +CSQ (each
+bounded by ``reply_timeout_s``; a modem that does not answer the first is not asked the rest), listens
+for unsolicited lines until the next cycle, and hands one sample to the :class:`~agent.drivers.probe.judge.Judge`.
+:meth:`CellProbe.poll` only reads the judge, so it never waits on the modem.  A port that fails is closed
+and reopened every ``reopen_after_s``; meanwhile ``poll`` raises, and the device reads "fault".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Final, Literal, Self
+
+from pydantic import Field, model_validator
+
+from agent.drivers.base import DeviceConfig, Driver, DriverEvent
+from agent.drivers.probe.at import ATSession, Observation, Reply, Unsolicited, decode
+from agent.drivers.probe.judge import Judge, JudgePolicy, Sample, Verdict, sample_from
+from agent.drivers.probe.serial_io import ProbePort, ProbePortError
+from agent.errors import DriverError
+from protocol.messages import DeviceState, DeviceStatus, Scalar
+
+log = logging.getLogger("sitewatch.agent.probe")
+
+INIT: Final = ("ATE0",)
+QUERIES: Final = ("AT+CEREG?", "AT+C5GREG?", "AT+COPS?", "AT+CESQ", "AT+CSQ")
+RSRP_STEP_DB: Final = 5
+_STATUS: Final[dict[str, DeviceStatus]] = {
+    "modem not answering": "fault",
+    "modem answers ERROR": "warning",
+    "readings unclear": "warning",
+}
+
+
+class CellProbeConfig(DeviceConfig):
+    driver: Literal["at-probe"] = "at-probe"
+    # The modem's AT port: /dev/ttyUSB2, /dev/serial/by-id/…, or a pyserial URL.
+    port: Annotated[str, Field(min_length=1, max_length=256)]
+    baudrate: Annotated[int, Field(ge=1200, le=4_000_000)] = 115200
+    interval_s: Annotated[float, Field(ge=0.02, le=300)] = 5.0
+    reply_timeout_s: Annotated[float, Field(ge=0.02, le=30)] = 2.0
+    window_s: Annotated[float, Field(ge=0.1, le=3600)] = 60.0
+    service_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    rsrp_usable_dbm: Annotated[float, Field(ge=-160, le=-40)] = -115.0
+    rsrq_usable_db: Annotated[float, Field(ge=-45, le=0)] = -15.0
+    rsrp_dead_dbm: Annotated[float, Field(ge=-160, le=-40)] = -125.0
+    # No answer for this long: "modem not answering".  Default: three cycles.
+    stale_after_s: Annotated[float | None, Field(gt=0, le=3600)] = None
+    reopen_after_s: Annotated[float, Field(ge=0.05, le=600)] = 5.0
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Self:
+        if self.rsrp_dead_dbm > self.rsrp_usable_dbm:
+            raise ValueError("rsrp_dead_dbm must not be above rsrp_usable_dbm")
+        return self
+
+    def policy(self) -> JudgePolicy:
+        cycle = self.interval_s + len(QUERIES) * self.reply_timeout_s
+        return JudgePolicy(
+            window_s=self.window_s,
+            service_share=self.service_share,
+            rsrp_usable_dbm=self.rsrp_usable_dbm,
+            rsrq_usable_db=self.rsrq_usable_db,
+            rsrp_dead_dbm=self.rsrp_dead_dbm,
+            stale_s=self.stale_after_s if self.stale_after_s is not None else max(3 * self.interval_s, cycle),
+        )
+
+
+class CellProbe(Driver[CellProbeConfig]):
+    kind = "probe"
+
+    def __init__(self, config: CellProbeConfig, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(config)
+        self._mono = monotonic
+        self._lock = threading.Lock()
+        self._judge = Judge(config.policy())
+        self._last: Sample | None = None
+        self._port_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._port: ProbePort | None = None
+        self._session = ATSession()
+        self._greeted = False
+        self._urcs: list[Observation] = []
+        self._verdict: Verdict | None = None
+        self._pending: list[DriverEvent] = []
+
+    # --- the supervisor's side -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._port = ProbePort(self.config.port, self.config.baudrate)
+        self._greeted = False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"probe-{self.config.id}", daemon=True)
+        self._thread.start()
+
+    def poll(self, now: datetime) -> DeviceState:
+        if self._thread is None:
+            raise DriverError(f"probe {self.config.id} polled before start")
+        with self._lock:
+            error = self._port_error
+            verdict = self._judge.verdict(self._mono())
+            last = self._last
+        if error is not None:
+            raise DriverError(error)
+        if self._verdict is not None and verdict.verdict != self._verdict.verdict:
+            details: dict[str, Scalar] = {
+                "from": self._verdict.verdict,
+                "to": verdict.verdict,
+                "reason": verdict.reason,
+            }
+            self._pending.append(DriverEvent("probe.verdict", "info", now, details))
+        self._verdict = verdict
+        rsrp = (
+            None if last is None or last.rsrp_dbm is None else int(round(last.rsrp_dbm / RSRP_STEP_DB) * RSRP_STEP_DB)
+        )
+        return self.state(
+            _STATUS.get(verdict.reason, "ok"),
+            {
+                "verdict": verdict.verdict,
+                "reason": verdict.reason,
+                "registered": None if last is None else last.registered,
+                # Coarse on purpose: the state goes out on every change.
+                "rsrp_dbm": rsrp,
+            },
+        )
+
+    def events(self) -> list[DriverEvent]:
+        drained, self._pending = self._pending, []
+        return drained
+
+    def close(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=self.config.reply_timeout_s + 2.0)
+        port, self._port = self._port, None
+        if port is not None:
+            port.close()
+
+    # --- the worker thread -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        # Never raises: an exception here would end the thread silently and freeze the verdict.
+        while not self._stop.is_set():
+            try:
+                if self._port is None:
+                    self._port = ProbePort(self.config.port, self.config.baudrate)
+                    self._session = ATSession()
+                    self._greeted = False
+                    self._set_error(None)
+                if not self._greeted:
+                    self._greet()
+                    self._greeted = True
+                self._cycle()
+            except ProbePortError as exc:
+                self._port_failed(str(exc))
+            except Exception as exc:  # a bug must not end the probe: report it as the device's error
+                log.exception("probe %s: worker failed", self.config.id)
+                self._port_failed(f"probe worker failed: {type(exc).__name__}: {exc}")
+
+    def _port_failed(self, text: str) -> None:
+        self._set_error(text)
+        port, self._port = self._port, None
+        if port is not None:
+            port.close()
+        self._stop.wait(self.config.reopen_after_s)
+
+    def _set_error(self, text: str | None) -> None:
+        with self._lock:
+            if text is not None and text != self._port_error:
+                log.warning("probe %s: %s", self.config.id, text)
+            self._port_error = text
+
+    def _greet(self) -> None:
+        for command in INIT:
+            self._ask(command, [])
+
+    def _cycle(self) -> None:
+        began = self._mono()
+        observations, self._urcs = self._urcs, []
+        answered = False
+        errors_only = True
+        for command in QUERIES:
+            reply = self._ask(command, observations)
+            if reply is None:
+                if not answered:
+                    break  # a silent modem: do not wait out every query's timeout
+                continue
+            answered = True
+            if reply.ok:
+                errors_only = False
+                observations += [o for line in reply.lines if (o := decode(line)) is not None]
+        sample = sample_from(began, observations, answered=answered, errors_only=answered and errors_only)
+        with self._lock:
+            self._judge.add(sample)
+            self._last = sample
+        self._listen_until(began + self.config.interval_s)
+
+    def _ask(self, command: str, observations: list[Observation]) -> Reply | None:
+        port = self._port
+        assert port is not None
+        port.write(self._session.request(command))
+        deadline = self._mono() + self.config.reply_timeout_s
+        while not self._stop.is_set() and self._mono() < deadline:
+            for event in self._session.feed(port.read()):
+                if isinstance(event, Reply):
+                    return event
+                self._unsolicited(event, observations)
+        self._session.abandon()
+        return None
+
+    def _listen_until(self, until: float) -> None:
+        port = self._port
+        assert port is not None
+        while not self._stop.is_set() and self._mono() < until:
+            for event in self._session.feed(port.read()):
+                if isinstance(event, Unsolicited):
+                    self._unsolicited(event, self._urcs)
+
+    @staticmethod
+    def _unsolicited(event: Unsolicited, into: list[Observation]) -> None:
+        observation = decode(event.line)
+        if observation is not None:
+            into.append(observation)
