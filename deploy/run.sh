@@ -9,7 +9,7 @@
 set -euo pipefail
 
 # Every Debian package the stack and the tests need: add new ones here and nowhere else.
-DEB_PACKAGES=(mosquitto mosquitto-clients postgresql)
+DEB_PACKAGES=(mosquitto mosquitto-clients postgresql umockdev gir1.2-umockdev-1.0 python3-gi)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"

@@ -166,10 +166,14 @@ def test_agent_started_before_the_broker_connects_when_it_comes_up_and_rebirths_
         _until(lambda: not runner.link.connected, what="the agent noticing the broker is gone")
         broker.start()
         _until(lambda: runner.link.connections == 2, what="the reconnect")
-        # The restarted broker kept nothing, so this birth is the agent's re-announcement.
-        again = subscribe(broker.host, broker.port, "sw/v1/jinan/s01/a1/#").of_type("birth")
-        assert (again.body["boot"], again.body["seq"]) == (runner.boot, 0)
+        # The restarted broker kept nothing, so a retained birth is the agent's re-announcement (the
+        # outbox also replays its unconfirmed stored birth, but that copy is historical and not retained).
+        live = subscribe(broker.host, broker.port, "sw/v1/jinan/s01/a1/#")
+        live.wait_for(lambda r: r.body.get("type") == "birth" and not r.body["historical"], 10)
+        # Now that it was published, a new subscriber must get it from the broker as the retained birth.
+        again = subscribe(broker.host, broker.port, "sw/v1/jinan/s01/a1/birth").of_type("birth")
         assert again.retained
+        assert (again.body["boot"], again.body["seq"], again.body["historical"]) == (runner.boot, 0, False)
     finally:
         runner.stop()
 
