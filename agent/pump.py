@@ -121,7 +121,9 @@ class Pump:
 
     def _publish_birth(self, connection: int) -> bool:
         version, birth = self.sink.current_birth()
-        if birth is None or self._birth_sent == (connection, version):
+        if birth is None:
+            return False  # the birth always goes first: wait until the supervisor has produced it
+        if self._birth_sent == (connection, version):
             return True
         topic, message = birth
         try:

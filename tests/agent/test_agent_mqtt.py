@@ -124,6 +124,7 @@ def test_sigterm_stops_the_agent_process_cleanly(
     proc = _start_agent(path, log)
     try:
         birth = live.of_type("birth", timeout=30)
+        _until(lambda: "birth published" in log.read_text(), what="the agent logging its birth")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
         death = live.of_type("death")

@@ -73,6 +73,8 @@ def make(resend_after_s: float = 30.0) -> tuple[Pump, ScriptedLink, OutboxSink, 
     sink = OutboxSink(box, wall=lambda: 0.0)
     clock = Clock()
     pump = Pump(box, link, sink, PATH, resend_after_s=resend_after_s, monotonic=clock)  # type: ignore[arg-type]
+    # The pump publishes nothing before the boot's birth: every test starts with one produced.
+    sink.send(topic_for(PATH, "birth"), birth())
     return pump, link, sink, box, clock
 
 
@@ -82,7 +84,6 @@ def ack(*ranges: tuple[int, int]) -> bytes:
 
 def test_retained_birth_first_then_records_in_order_and_kept_until_the_hub_acks() -> None:
     pump, link, sink, box, _ = make()
-    sink.send(topic_for(PATH, "birth"), birth())
     for seq in (1, 2, 3):
         sink.send(topic_for(PATH, "heartbeat"), beat(seq), periodic=True)
     pump.step()
@@ -98,7 +99,6 @@ def test_retained_birth_first_then_records_in_order_and_kept_until_the_hub_acks(
 
 def test_a_reconnect_replays_the_unconfirmed_records_marked_historical() -> None:
     pump, link, sink, _box, _ = make()
-    sink.send(topic_for(PATH, "birth"), birth())
     sink.send(topic_for(PATH, "event"), event(1))
     pump.step()
     link.connected = False
@@ -120,15 +120,15 @@ def test_unconfirmed_records_are_sent_again_after_the_resend_delay() -> None:
     pump.step()
     clock.t += 29
     pump.step()
-    assert link.seqs() == [(1, False)]
+    assert link.seqs() == [(0, False), (1, False)]
     clock.t += 2
     pump.step()
-    assert link.seqs() == [(1, False), (1, False)]
+    assert link.seqs() == [(0, False), (1, False), (0, False), (1, False)]
     assert pump.counters.resends == 1
-    pump.on_message(topic_for(PATH, "ack"), ack((1, 1)))
+    pump.on_message(topic_for(PATH, "ack"), ack((0, 1)))
     clock.t += 60
     pump.step()
-    assert len(link.seqs()) == 2  # confirmed: never again
+    assert len(link.seqs()) == 4  # confirmed: never again
 
 
 def test_a_refused_record_is_counted_and_does_not_block_the_rest() -> None:
@@ -138,7 +138,7 @@ def test_a_refused_record_is_counted_and_does_not_block_the_rest() -> None:
     sink.send(topic_for(PATH, "heartbeat"), beat(2))
     pump.step()
     assert pump.counters.refused == 1
-    assert [r.seq for _, r in box.pending()] == [2]
+    assert [r.seq for _, r in box.pending()] == [0, 2]
 
 
 def test_bad_downlink_messages_are_counted_not_fatal() -> None:
@@ -151,7 +151,7 @@ def test_bad_downlink_messages_are_counted_not_fatal() -> None:
     )
     pump.step()
     assert pump.counters.bad_downlink == 2
-    assert box.stats().depth == 1
+    assert box.stats().depth == 2
 
 
 def test_a_resend_command_replays_what_is_still_unconfirmed() -> None:
@@ -161,12 +161,28 @@ def test_a_resend_command_replays_what_is_still_unconfirmed() -> None:
     command = Command(id="c1", name="resend", args={"boot": BOOT, "from": 1, "to": 1}, ts=TS)
     pump.on_message(topic_for(PATH, "command"), encode(command))
     pump.step()
-    assert link.seqs() == [(1, False), (1, True)]
+    assert link.seqs() == [(0, False), (1, False), (0, True), (1, True)]
+
+
+def test_nothing_goes_out_before_the_birth_of_the_boot() -> None:
+    box = MemoryOutbox(1000)
+    link = ScriptedLink()
+    sink = OutboxSink(box, wall=lambda: 0.0)
+    pump = Pump(box, link, sink, PATH)  # type: ignore[arg-type]
+    sink.send(topic_for(PATH, "heartbeat"), beat(1), periodic=True)
+    pump.step()
+    assert link.published == []
+    sink.send(topic_for(PATH, "birth"), birth())
+    pump.step()
+    assert [(doc["type"], retain) for _, doc, retain in link.published] == [
+        ("birth", True),
+        ("heartbeat", False),
+        ("birth", False),
+    ]
 
 
 def test_a_birth_is_stored_once_per_boot_but_republished_each_connection() -> None:
     _pump, _link, sink, box, _ = make()
-    sink.send(topic_for(PATH, "birth"), birth())
     sink.send(topic_for(PATH, "birth"), birth())
     assert [r.seq for _, r in box.pending()] == [0]
     version, current = sink.current_birth()
