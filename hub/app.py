@@ -68,7 +68,7 @@ class Hub:
         writer_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-writer")
         sweeper_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-sweeper")
         self._databases = [writer_db, sweeper_db]
-        writer = Writer(inbox, writer_db, self._ingest.ack, self.stats)
+        writer = Writer(inbox, writer_db, self._ingest.ack, self.stats, confirm=self._ingest.confirm)
         sweeper = Sweeper(
             sweeper_db,
             self.stats,

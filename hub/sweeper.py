@@ -1,5 +1,8 @@
 """The liveness sweeper thread: every ``sweep_s``, agents silent past the deadline go offline.
 
+With several hub processes only the one holding the database's leader lock sweeps; if it dies its
+lock is released and another takes over on its next tick.
+
 It holds back while the writer cannot store (an outage, or just started): heartbeats waiting unacked
 at the broker or in our queue would otherwise read as silence, and every agent would flap offline
 and back with an alert each time the database or the hub restarts.
@@ -21,6 +24,8 @@ log = logging.getLogger("sitewatch.hub.liveness")
 
 
 class SweepStore(Protocol):
+    def lead(self) -> bool: ...
+
     def sweep(self, now: datetime, offline_after_s: float) -> list[Transition]: ...
 
 
@@ -42,6 +47,8 @@ class Sweeper:
         self._writer_healthy_for = writer_healthy_for
         self._clock = clock
         self._failing = False
+        self._leading = False
+        stats.gauge("leader", lambda: int(self._leading))
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._sweep_s):
@@ -51,6 +58,8 @@ class Sweeper:
         if self._writer_healthy_for() < self._offline_after_s:
             return []
         try:
+            if not self._is_leader():
+                return []
             transitions = self._store.sweep(self._clock(), self._offline_after_s)
         except StoreUnavailable as exc:
             if not self._failing:
@@ -68,3 +77,11 @@ class Sweeper:
         for t in transitions:
             log.warning("%s", describe(t))
         return transitions
+
+    def _is_leader(self) -> bool:
+        """Only one hub sweeps (and later evaluates rules): the holder of the database's leader lock."""
+        leading = self._store.lead()
+        if leading != self._leading:
+            self._leading = leading
+            log.info("%s", "this hub now runs the once-only work" if leading else "another hub runs the once-only work")
+        return leading

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from hub.errors import StoreError, StoreUnavailable
+from hub.ingest.acks import SeqRanges, confirmations
 from hub.ingest.decode import decode_batch
 from hub.ingest.inbound import Inbound
 from hub.liveness import WentOffline, describe
@@ -27,6 +28,8 @@ from hub.store.records import BatchResult, Item, Rejected
 log = logging.getLogger("sitewatch.hub.ingest")
 
 Ack = Callable[[int, int], None]
+# (agent id, boot, seq ranges): tells the agent these are committed and may leave its outbox.
+Confirm = Callable[[str, str, SeqRanges], None]
 STORE_REJECTED = "store_rejected"
 
 
@@ -46,6 +49,7 @@ class Writer:
         ack: Ack,
         stats: Stats,
         *,
+        confirm: Confirm | None = None,
         max_batch: int = 500,
         max_wait_s: float = 0.2,
         max_backoff_s: float = 5.0,
@@ -54,6 +58,7 @@ class Writer:
         self._inbox = inbox
         self._store = store
         self._ack = ack
+        self._confirm = confirm
         self._stats = stats
         self._max_batch = max_batch
         self._max_wait_s = max_wait_s
@@ -92,13 +97,18 @@ class Writer:
 
     def process(self, batch: Sequence[Inbound], stop: threading.Event) -> bool:
         """Store and ack one batch; False if stopped before it could be stored (nothing acked)."""
-        result = self._store_with_retry(batch, decode_batch(batch), stop)
+        items = decode_batch(batch)
+        result = self._store_with_retry(batch, items, stop)
         if result is None:
             return False
         self._count(result)
         for inbound in batch:
             self._ack(inbound.mid, inbound.qos)
         self._stats.add("acked", len(batch))
+        if self._confirm is not None:
+            for (agent, boot), ranges in confirmations(items).items():
+                self._confirm(agent, boot, ranges)
+                self._stats.add("confirmations")
         return True
 
     def _store_with_retry(

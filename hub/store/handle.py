@@ -15,6 +15,7 @@ from hub.liveness import Transition
 from hub.store import queries
 from hub.store.batch import apply_batch
 from hub.store.connection import CONNECT_TIMEOUT_S, Connection, close_quietly, connect, mapped_errors
+from hub.store.leader import try_lead
 from hub.store.queries import AlertState
 from hub.store.records import AlertRow, BatchResult, Item, SitesSnapshot, StorageInfo
 from hub.store.sweep import sweep_stale
@@ -34,6 +35,21 @@ class Database:
         self._dsn = dsn
         self._name = application_name
         self._conn: Connection | None = None
+        # The connection on which this process holds the leader lock (None: not the leader).
+        self._leading_on: Connection | None = None
+
+    def lead(self) -> bool:
+        """True while this process holds the leader lock; tries to take it when it does not.
+
+        Autocommit connections keep a session lock across transactions; a new connection (after a
+        break) has lost it and must take it again, perhaps finding another hub now holds it.
+        """
+        if self._leading_on is not None and self._leading_on is self._conn and not self._conn.broken:
+            return True
+        self._leading_on = None
+        if self._run(try_lead):
+            self._leading_on = self._conn
+        return self._leading_on is not None
 
     def _run(self, work: Callable[[Connection], T]) -> T:
         if self._conn is None or self._conn.closed or self._conn.broken:
