@@ -29,14 +29,18 @@ def insert_quarantine(conn: Connection, rejected: Sequence[Rejected]) -> None:
     if not rejected:
         return
     conn.execute(
-        "INSERT INTO quarantine (received_at, topic, payload, error_code, reason)"
-        " SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::text[])",
+        "INSERT INTO quarantine (received_at, topic, payload, error_code, reason, agent_id, boot, seq)"
+        " SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bytea[], %s::text[], %s::text[],"
+        " %s::text[], %s::text[], %s::bigint[])",
         (
             [r.received_at for r in rejected],
             [_clean_text(r.topic) for r in rejected],
             [r.payload for r in rejected],
             [r.code for r in rejected],
             [_clean_text(r.reason) for r in rejected],
+            [r.key[0] if r.key else None for r in rejected],
+            [r.key[1] if r.key else None for r in rejected],
+            [r.key[2] if r.key else None for r in rejected],
         ),
     )
 

@@ -15,6 +15,7 @@ from hub.liveness import Transition
 from hub.store import queries
 from hub.store.batch import apply_batch
 from hub.store.connection import CONNECT_TIMEOUT_S, Connection, close_quietly, connect, mapped_errors
+from hub.store.gaps import GapReport, track_gaps
 from hub.store.leader import try_lead
 from hub.store.queries import AlertState
 from hub.store.records import AlertRow, BatchResult, Item, SitesSnapshot, StorageInfo
@@ -69,6 +70,11 @@ class Database:
 
     def sweep(self, now: datetime, offline_after_s: float) -> list[Transition]:
         return self._run(lambda conn: sweep_stale(conn, now, offline_after_s))
+
+    def track_gaps(self, now: datetime, *, timeout_s: float, window_s: float, resend_every_s: float) -> GapReport:
+        return self._run(
+            lambda conn: track_gaps(conn, now, timeout_s=timeout_s, window_s=window_s, resend_every_s=resend_every_s)
+        )
 
     def close(self) -> None:
         close_quietly(self._conn)

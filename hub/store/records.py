@@ -28,15 +28,23 @@ class Accepted:
     retained: bool = False
 
 
+MessageKey = tuple[str, str, int]  # (agent id, boot, seq)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A message to quarantine: the raw bytes and why they were refused."""
+    """A message to quarantine: the raw bytes and why they were refused.
+
+    ``key`` is the (agent, boot, seq) it claims, when its topic and payload are readable enough to tell:
+    the agent is then told it was received, and the hub does not count it as missing.
+    """
 
     topic: str
     payload: bytes
     received_at: datetime
     code: str
     reason: str
+    key: MessageKey | None = None
 
 
 Item = Accepted | Rejected

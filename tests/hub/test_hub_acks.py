@@ -12,6 +12,7 @@ from agent.config import parse_config
 from agent.outbox import SqliteOutbox
 from agent.runner import AgentRunner
 from hub.ingest.acks import confirmations, seq_ranges
+from hub.ingest.decode import claimed_key
 from hub.store.records import Accepted, Rejected
 from protocol.messages import Death, Event, Heartbeat
 
@@ -51,12 +52,16 @@ def test_a_quarantined_message_is_confirmed_when_its_boot_and_seq_are_readable()
     readable = json.dumps({"v": 2, "type": "heartbeat", "boot": BOOT, "seq": 9}).encode()
     unreadable = b"{not json"
     bad_boot = json.dumps({"v": 1, "boot": "NOT-HEX", "seq": 1}).encode()
-    items = [
-        Rejected(f"sw/v1/{A}/heartbeat", readable, T, "unsupported_version", "v=2"),
-        Rejected(f"sw/v1/{A}/heartbeat", unreadable, T, "bad_payload", "not JSON"),
-        Rejected(f"sw/v1/{A}/heartbeat", bad_boot, T, "schema", "boot"),
-        Rejected("not/a/topic", readable, T, "bad_topic", "levels"),
+    cases = [
+        (f"sw/v1/{A}/heartbeat", readable),
+        (f"sw/v1/{A}/heartbeat", unreadable),
+        (f"sw/v1/{A}/heartbeat", bad_boot),
+        ("not/a/topic", readable),
+        (f"sw/v1/{A}/death", json.dumps({"type": "death", "boot": BOOT, "seq": 0}).encode()),
     ]
+    keys = [claimed_key(topic, payload) for topic, payload in cases]
+    assert keys == [(A, BOOT, 9), None, None, None, None]
+    items = [Rejected(t, p, T, "x", "y", k) for (t, p), k in zip(cases, keys, strict=True)]
     assert confirmations(items) == {(A, BOOT): [(9, 9)]}
 
 
