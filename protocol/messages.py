@@ -25,6 +25,8 @@ DeviceStatus = Literal["ok", "warning", "fault", "offline", "unknown"]
 Severity = Literal["info", "warning", "critical"]
 Scalar = str | int | float | bool | None
 
+MAX_SEQ = 2**63 - 1
+
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 BOOT_PATTERN = r"^[0-9a-f]{8,64}$"
 NAME_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
@@ -60,7 +62,8 @@ class Envelope(_Strict):
     v: Literal[1] = WIRE_VERSION
     agent: Annotated[str, Field(pattern=f"^{AGENT_ID_PATTERN}$")]
     boot: Annotated[str, Field(pattern=BOOT_PATTERN)]
-    seq: Annotated[int, Field(ge=0)]
+    # Bounded to a signed 64-bit integer: what the hub's database column holds.
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ)]
     ts: AwareDatetime
     historical: bool = False
 
@@ -113,7 +116,7 @@ class Command(_Strict):
     ts: AwareDatetime
 
 
-SeqRange = tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]]
+SeqRange = tuple[Annotated[int, Field(ge=0, le=MAX_SEQ)], Annotated[int, Field(ge=0, le=MAX_SEQ)]]
 
 
 class Ack(_Strict):

@@ -1,9 +1,9 @@
-"""Appending heartbeats, device states and events: idempotent, one statement per table per batch.
+"""Appending heartbeats, device states and events: idempotent, binary COPY per table per batch.
 
-Rows go in as parallel arrays through ``unnest`` rather than ``executemany`` or COPY: one round trip per
-table, and it works on servers that cannot pipeline (the TimescaleDB test lane).  A message delivered
-twice has the same (agent, boot, seq, time) and hits the unique index, so ``ON CONFLICT DO NOTHING``
-stores it once; ``RETURNING`` tells the caller which messages were new.
+COPY cannot skip duplicates, so rows are copied into a per-connection staging table and moved with
+one ``INSERT … SELECT … ON CONFLICT DO NOTHING``: a message delivered twice has the same (agent, boot,
+seq, time) and hits the unique index, so it is stored once — also into a compressed TimescaleDB
+chunk after a long outage — and ``RETURNING`` tells the caller which messages were new.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
+from hub.errors import StoreError
 from hub.store.connection import Connection
 from hub.store.records import Accepted
 from protocol.messages import Event, Heartbeat, State
@@ -27,87 +30,73 @@ def _keys(rows: Sequence[tuple[Any, ...]]) -> set[MessageKey]:
     return {(str(agent), str(boot), int(seq)) for agent, boot, seq in rows}
 
 
+# Staging tables live per connection; ON COMMIT DELETE ROWS empties them with every batch.
+_STAGE = "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS"
+
+
+def _copy_insert(
+    conn: Connection, table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> set[MessageKey]:
+    """Binary COPY into a staging table, then one idempotent INSERT … SELECT into the real one."""
+    stage = f"_sw_stage_{table}"
+    cols = ", ".join(columns)
+    with conn.cursor() as cur:
+        cur.execute(_STAGE.format(stage=stage, table=table))
+        with cur.copy(f"COPY {stage} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(list(types))
+            try:
+                for row in rows:
+                    copy.write_row(row)
+            except (OverflowError, ValueError) as exc:
+                # A value the column type cannot hold is refused content, not an outage: the writer
+                # then stores the batch message by message and quarantines the one that fails.
+                raise StoreError(f"a {table} row does not fit its columns: {exc}") from exc
+        cur.execute(
+            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage}"  # noqa: S608  # names are constants
+            " ON CONFLICT DO NOTHING RETURNING agent_id, boot, seq"
+        )
+        return _keys(cur.fetchall())
+
+
+_COMMON = ("time", "received_at", "agent_id", "boot", "seq", "historical")
+_COMMON_TYPES = ("timestamptz", "timestamptz", "text", "text", "int8", "bool")
+
+
 def insert_heartbeats(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
-    beats = [(i.message, i.received_at) for i in items if isinstance(i.message, Heartbeat)]
-    if not beats:
+    rows = [
+        (m.ts, i.received_at, m.agent, m.boot, m.seq, m.historical, m.uptime_s, m.outbox_depth, m.outbox_oldest_s)
+        for i in items
+        if isinstance(m := i.message, Heartbeat)
+    ]
+    if not rows:
         return set()
-    rows = conn.execute(
-        "INSERT INTO heartbeats"
-        " (time, received_at, agent_id, boot, seq, historical, uptime_s, outbox_depth, outbox_oldest_s)"
-        " SELECT * FROM unnest(%s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[], %s::bigint[],"
-        " %s::boolean[], %s::float8[], %s::integer[], %s::float8[])"
-        " ON CONFLICT DO NOTHING RETURNING agent_id, boot, seq",
-        (
-            [m.ts for m, _ in beats],
-            [r for _, r in beats],
-            [m.agent for m, _ in beats],
-            [m.boot for m, _ in beats],
-            [m.seq for m, _ in beats],
-            [m.historical for m, _ in beats],
-            [m.uptime_s for m, _ in beats],
-            [m.outbox_depth for m, _ in beats],
-            [m.outbox_oldest_s for m, _ in beats],
-        ),
-    ).fetchall()
-    return _keys(rows)
+    columns = (*_COMMON, "uptime_s", "outbox_depth", "outbox_oldest_s")
+    return _copy_insert(conn, "heartbeats", columns, (*_COMMON_TYPES, "float8", "int4", "float8"), rows)
 
 
 def insert_device_states(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
-    rows_in = [
-        (i.message, i.received_at, device)
+    rows = [
+        (m.ts, i.received_at, m.agent, m.boot, m.seq, m.historical, d.id, d.kind, d.status, Jsonb(d.details))
         for i in items
-        if isinstance(i.message, State)
-        for device in i.message.devices
+        if isinstance(m := i.message, State)
+        for d in m.devices
     ]
-    if not rows_in:
+    if not rows:
         return set()
-    rows = conn.execute(
-        "INSERT INTO device_states"
-        " (time, received_at, agent_id, boot, seq, historical, device_id, kind, status, details)"
-        " SELECT t, r, a, b, s, h, d, k, st, det::jsonb FROM unnest(%s::timestamptz[], %s::timestamptz[],"
-        " %s::text[], %s::text[], %s::bigint[], %s::boolean[], %s::text[], %s::text[], %s::text[], %s::text[])"
-        " AS u(t, r, a, b, s, h, d, k, st, det)"
-        " ON CONFLICT DO NOTHING RETURNING agent_id, boot, seq",
-        (
-            [m.ts for m, _, _ in rows_in],
-            [r for _, r, _ in rows_in],
-            [m.agent for m, _, _ in rows_in],
-            [m.boot for m, _, _ in rows_in],
-            [m.seq for m, _, _ in rows_in],
-            [m.historical for m, _, _ in rows_in],
-            [d.id for _, _, d in rows_in],
-            [d.kind for _, _, d in rows_in],
-            [d.status for _, _, d in rows_in],
-            [details_json(d.details) for _, _, d in rows_in],
-        ),
-    ).fetchall()
-    return _keys(rows)
+    columns = (*_COMMON, "device_id", "kind", "status", "details")
+    return _copy_insert(conn, "device_states", columns, (*_COMMON_TYPES, "text", "text", "text", "jsonb"), rows)
 
 
 def insert_events(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
-    events = [(i.message, i.received_at) for i in items if isinstance(i.message, Event)]
-    if not events:
+    rows = [
+        (m.ts, i.received_at, m.agent, m.boot, m.seq, m.historical, m.name, m.severity, m.device, Jsonb(m.details))
+        for i in items
+        if isinstance(m := i.message, Event)
+    ]
+    if not rows:
         return set()
-    rows = conn.execute(
-        "INSERT INTO events (time, received_at, agent_id, boot, seq, historical, name, severity, device_id, details)"
-        " SELECT t, r, a, b, s, h, n, sev, d, det::jsonb FROM unnest(%s::timestamptz[], %s::timestamptz[],"
-        " %s::text[], %s::text[], %s::bigint[], %s::boolean[], %s::text[], %s::text[], %s::text[], %s::text[])"
-        " AS u(t, r, a, b, s, h, n, sev, d, det)"
-        " ON CONFLICT DO NOTHING RETURNING agent_id, boot, seq",
-        (
-            [m.ts for m, _ in events],
-            [r for _, r in events],
-            [m.agent for m, _ in events],
-            [m.boot for m, _ in events],
-            [m.seq for m, _ in events],
-            [m.historical for m, _ in events],
-            [m.name for m, _ in events],
-            [m.severity for m, _ in events],
-            [m.device for m, _ in events],
-            [details_json(m.details) for m, _ in events],
-        ),
-    ).fetchall()
-    return _keys(rows)
+    columns = (*_COMMON, "name", "severity", "device_id", "details")
+    return _copy_insert(conn, "events", columns, (*_COMMON_TYPES, "text", "text", "text", "jsonb"), rows)
 
 
 def insert_timeseries(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
