@@ -9,7 +9,12 @@
 set -euo pipefail
 
 # Every Debian package the stack and the tests need: add new ones here and nowhere else.
-DEB_PACKAGES=(mosquitto mosquitto-clients postgresql umockdev gir1.2-umockdev-1.0 python3-gi)
+DEB_PACKAGES=(
+    mosquitto mosquitto-clients postgresql
+    umockdev gir1.2-umockdev-1.0 python3-gi
+    gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    chromium fonts-noto-cjk
+)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"

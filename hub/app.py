@@ -18,14 +18,17 @@ from types import FrameType
 
 import uvicorn
 
+from hub import user_cli
 from hub.config import HubConfig, load_config
 from hub.errors import HubConfigError, HubError, StoreUnavailable
 from hub.ingest.mqtt import MqttIngest, new_inbox
 from hub.ingest.writer import Writer
 from hub.stats import Stats
 from hub.store import Database, ReadStore, StorageInfo, migrate, wait_for_database
+from hub.store.live import ChangeListener
+from hub.store.webstore import WebStore
 from hub.sweeper import Sweeper
-from hub.web import create_app
+from hub.web import LiveHub, create_app
 
 log = logging.getLogger("sitewatch.hub")
 
@@ -61,8 +64,9 @@ class Hub:
         self.storage = storage
         log.info("storage: %s", storage.describe())
 
-        self._read_store = ReadStore(dsn, storage)
-        self._read_store.open()
+        web_store = WebStore(dsn, storage, max_size=8)
+        self._read_store = web_store
+        web_store.open()
         inbox = new_inbox()
         self._ingest = MqttIngest(self.config.mqtt, inbox, self.stats)
         writer_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-writer")
@@ -75,16 +79,24 @@ class Hub:
             offline_after_s=self.config.liveness.offline_after_s,
             sweep_s=self.config.liveness.sweep_s,
             writer_healthy_for=writer.healthy_for,
+            delivery=self.config.delivery,
+            request_resend=self._ingest.request_resend,
         )
         self.stats.gauge("queue_depth", inbox.qsize)
         self._spawn("hub-writer", writer.run)
         self._spawn("hub-sweeper", sweeper.run)
         self._ingest.start()
 
-        app = create_app(self._read_store, self.stats)
+        live = LiveHub()
+        self._spawn("hub-live", ChangeListener(dsn, live.publish).run)
+        # uvicorn holds SIGTERM until its connections close, so live streams also watch its own exit flag.
+        app = create_app(web_store, self.stats, self.config.web, live=live, stopping=self._http_stopping)
         http = self.config.http
         self._server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning"))
         return self._server
+
+    def _http_stopping(self) -> bool:
+        return self._stop.is_set() or (self._server is not None and self._server.should_exit)
 
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         def guarded() -> None:
@@ -191,13 +203,20 @@ class Hub:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, metavar="FILE", help="hub config (TOML)")
+    parser.add_argument("--config", metavar="FILE", help="hub config (TOML); required to run the hub")
     parser.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default INFO"
     )
+    sub = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
+    user_cli.add_arguments(sub.add_parser("user", help="add, disable or reset the password of a dashboard user"))
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.hub_command == "user":
+        return user_cli.run(args)
+    if args.config is None:
+        print("sitewatch hub: --config FILE is required", file=sys.stderr)
+        return 2
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The pool warns on every reconnect attempt; the writer already logs an outage once, /healthz shows it.
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

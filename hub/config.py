@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -34,6 +34,22 @@ class MqttSection(_Section):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     # How long the broker keeps our session (and queues QoS 1 messages) while the hub is down.
     session_expiry_s: Annotated[int, Field(ge=0, le=4_294_967_295)] = 3600
+    # Several hub processes with the same group split the agents' messages (an MQTT v5 shared
+    # subscription); each needs its own client_id. Unset: this hub receives everything.
+    shared_group: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")] = None
+    # TLS with a client certificate (``sitewatch pki issue-hub NAME``), relative to the config file; all
+    # three or none. On the TLS listener the broker makes the certificate's CN the client id, so each hub
+    # process needs its own certificate (set client_id to that name too, so logs agree with the broker).
+    tls_ca: Annotated[Path | None, Field(strict=False)] = None
+    tls_cert: Annotated[Path | None, Field(strict=False)] = None
+    tls_key: Annotated[Path | None, Field(strict=False)] = None
+
+    @model_validator(mode="after")
+    def _tls_all_or_none(self) -> Self:
+        given = [self.tls_ca is not None, self.tls_cert is not None, self.tls_key is not None]
+        if any(given) and not all(given):
+            raise ValueError("give all of tls_ca, tls_cert and tls_key, or none of them")
+        return self
 
 
 class DatabaseSection(_Section):
@@ -65,6 +81,41 @@ class LivenessSection(_Section):
         return self
 
 
+class WebSection(_Section):
+    """The dashboard: sessions, cookies, origins and language (hub/web, hub/auth)."""
+
+    session_idle_s: Annotated[int, Field(ge=1, le=86_400)] = 7_200
+    # An exam day, from the first check-in to the last paper returned.
+    session_absolute_s: Annotated[int, Field(ge=1, le=7 * 86_400)] = 14 * 3_600
+    # "auto": Secure when the request came over TLS (directly or via a proxy's X-Forwarded-Proto).
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    # Other origins allowed to make state-changing requests (e.g. "https://dashboard.example"); the
+    # hub's own origin always is.
+    allowed_origins: list[Annotated[str, Field(pattern=r"^https?://[^/\s]+$")]] = []
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    sign_in_failures_per_user: Annotated[int, Field(ge=1, le=1_000)] = 5
+    sign_in_failures_per_client: Annotated[int, Field(ge=1, le=10_000)] = 20
+    sign_in_window_s: Annotated[int, Field(ge=1, le=86_400)] = 300
+    # How often an open live stream proves it is alive; the page calls the connection lost after 3 misses.
+    live_ping_s: Annotated[float, Field(ge=0.2, le=60.0)] = 5.0
+
+    @model_validator(mode="after")
+    def _absolute_covers_idle(self) -> Self:
+        if self.session_absolute_s < self.session_idle_s:
+            raise ValueError("session_absolute_s must be at least session_idle_s")
+        return self
+
+
+class DeliverySection(_Section):
+    # A run of seqs still missing this long after a later one arrived is a gap: recorded, alerted, resent.
+    gap_timeout_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
+    # How far back (device time) gaps are looked for; older holes stay as they were recorded.
+    gap_window_s: Annotated[float, Field(ge=60.0, le=7 * 86400.0)] = 3600.0
+    gap_check_s: Annotated[float, Field(ge=0.2, le=300.0)] = 5.0
+    # While a gap stays open, ask the agent to resend this often.
+    resend_every_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
+
+
 class HubConfig(_Section):
     # Required (though every key in it has a default): a top-level [hub] table is how
     # ``sitewatch check-config`` tells a hub config from an agent config.
@@ -73,6 +124,8 @@ class HubConfig(_Section):
     database: DatabaseSection
     http: HttpSection = HttpSection()
     liveness: LivenessSection = LivenessSection()
+    delivery: DeliverySection = DeliverySection()
+    web: WebSection = WebSection()
 
     def dsn(self) -> str:
         """The database DSN, reading ``dsn_file`` if that is how it is given."""
@@ -116,6 +169,7 @@ def load_config(path: str | Path) -> HubConfig:
     except tomllib.TOMLDecodeError as exc:
         raise HubConfigError(file, "", f"not valid TOML: {exc}") from exc
     config = parse_config(data, file)
+    config = _resolve_tls(config, Path(path))
     dsn_file = config.database.dsn_file
     if dsn_file is not None:
         if not dsn_file.is_absolute():
@@ -127,3 +181,21 @@ def load_config(path: str | Path) -> HubConfig:
             # Reported now rather than at connect time, and against the config's own key.
             raise HubConfigError(file, "database.dsn_file", f"{dsn_file}: {exc.reason}") from None
     return config
+
+
+def _resolve_tls(config: HubConfig, path: Path) -> HubConfig:
+    """The MQTT TLS files relative to the config file, each checked readable now rather than at connect."""
+    mqtt = config.mqtt
+    resolved: dict[str, Path] = {}
+    for key in ("tls_ca", "tls_cert", "tls_key"):
+        given: Path | None = getattr(mqtt, key)
+        if given is None:
+            continue
+        full = given if given.is_absolute() else path.parent / given
+        try:
+            with full.open("rb"):
+                pass
+        except OSError as exc:
+            raise HubConfigError(str(path), f"mqtt.{key}", f"cannot read {full}: {exc.strerror}") from None
+        resolved[key] = full
+    return config.model_copy(update={"mqtt": mqtt.model_copy(update=resolved)}) if resolved else config

@@ -12,11 +12,28 @@ from typing import Annotated, Any, Final
 from pydantic import Field
 
 from agent.drivers.base import DeviceConfig, Driver
+from agent.drivers.camera.config import CameraConfig
+from agent.drivers.camera.driver import CameraDriver
+from agent.drivers.idcard.driver import IdcardSam, IdcardSamConfig
+from agent.drivers.jammer.httpjson import HttpJammer, HttpJammerConfig
+from agent.drivers.jammer.modbus import ContactJammerConfig, ModbusJammer, ModbusJammerConfig
+from agent.drivers.probe.driver import CellProbe, CellProbeConfig
 from agent.drivers.sim.camera import SimCamera, SimCameraConfig
 from agent.drivers.sim.idcard import SimIdcard, SimIdcardConfig
 from agent.drivers.sim.jammer import SimJammer, SimJammerConfig
 
-AnyDeviceConfig = Annotated[SimCameraConfig | SimIdcardConfig | SimJammerConfig, Field(discriminator="driver")]
+AnyDeviceConfig = Annotated[
+    SimCameraConfig
+    | SimIdcardConfig
+    | SimJammerConfig
+    | IdcardSamConfig
+    | ModbusJammerConfig
+    | ContactJammerConfig
+    | HttpJammerConfig
+    | CellProbeConfig
+    | CameraConfig,
+    Field(discriminator="driver"),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +46,12 @@ REGISTRY: Final[dict[str, DriverEntry]] = {
     "sim-camera": DriverEntry(SimCameraConfig, SimCamera),
     "sim-idcard": DriverEntry(SimIdcardConfig, SimIdcard),
     "sim-jammer": DriverEntry(SimJammerConfig, SimJammer),
+    "camera": DriverEntry(CameraConfig, CameraDriver),
+    "modbus-jammer": DriverEntry(ModbusJammerConfig, ModbusJammer),
+    "contact-jammer": DriverEntry(ContactJammerConfig, ModbusJammer),
+    "http-jammer": DriverEntry(HttpJammerConfig, HttpJammer),
+    "at-probe": DriverEntry(CellProbeConfig, CellProbe),
+    "idcard-sam": DriverEntry(IdcardSamConfig, IdcardSam),
 }
 
 

@@ -12,7 +12,7 @@ from hub.store.records import Accepted, Item, MessageKey, Rejected
 from protocol.codec import decode_up
 from protocol.errors import ProtocolError
 from protocol.messages import BOOT_PATTERN
-from protocol.topics import parse_topic
+from protocol.topics import DOWN_KINDS, parse_topic
 
 log = logging.getLogger("sitewatch.hub.ingest")
 
@@ -52,6 +52,12 @@ def decode(inbound: Inbound) -> Item:
         log.exception("decoding a message on %s failed unexpectedly", inbound.topic)
         return Rejected(inbound.topic, inbound.payload, inbound.received_at, DECODER_FAILED, repr(exc))
     return Accepted(message, inbound.received_at, inbound.retained)
+
+
+def is_downlink(topic: str) -> bool:
+    """A hub → agent message (our own acks and commands, or another hub's) that the wildcard matched."""
+    kind = topic.rsplit("/", 1)[-1]
+    return kind in DOWN_KINDS and topic.startswith("sw/v1/")
 
 
 def decode_batch(batch: Sequence[Inbound]) -> list[Item]:

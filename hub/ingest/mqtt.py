@@ -27,9 +27,12 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from hub.config import MqttSection
 from hub.errors import IngestError
+from hub.gaps import Hole
 from hub.ingest.inbound import Inbound
 from hub.stats import Stats
-from protocol.topics import up_subscription
+from protocol.codec import encode
+from protocol.messages import Ack, Command
+from protocol.topics import AgentPath, topic_for, up_subscription
 
 log = logging.getLogger("sitewatch.hub.ingest")
 
@@ -49,6 +52,10 @@ class MqttIngest:
         self._inbox = inbox
         self._stats = stats
         self._subscription = subscription or up_subscription()
+        if config.shared_group is not None:
+            # The broker hands each message to one member of the group; retained messages are not sent
+            # to shared subscriptions, which is fine: liveness lives in the database, not in memory.
+            self._subscription = f"$share/{config.shared_group}/{self._subscription}"
         self._lock = threading.Lock()
         self._was_connected = False
         self._client = paho.Client(
@@ -58,6 +65,13 @@ class MqttIngest:
             manual_ack=True,
         )
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        if config.tls_ca is not None:
+            try:
+                self._client.tls_set(
+                    ca_certs=str(config.tls_ca), certfile=str(config.tls_cert), keyfile=str(config.tls_key)
+                )
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise IngestError(f"cannot use the MQTT TLS files: {exc}") from exc
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
@@ -87,6 +101,32 @@ class MqttIngest:
             # Disconnected: the broker redelivers on resume and the store ignores the duplicate.
             log.debug("ack of mid %d not sent (%s)", mid, paho.error_string(rc))
 
+    def confirm(self, agent_id: str, boot: str, ranges: list[tuple[int, int]]) -> None:
+        """Tell an agent which of its messages are committed (thread-safe; QoS 1, queued while offline).
+
+        Losing one is harmless: the agent publishes the records again and the hub confirms the duplicates.
+        """
+        ack = Ack(boot=boot, ranges=ranges, ts=datetime.now(UTC))
+        topic = topic_for(AgentPath.from_agent_id(agent_id), "ack")
+        info = self._client.publish(topic, encode(ack), qos=1)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self._stats.add("confirm_failures")
+            log.debug("confirmation to %s not queued (%s)", agent_id, paho.error_string(info.rc))
+
+    def request_resend(self, hole: Hole) -> None:
+        """Ask an agent to publish again what it still holds unconfirmed (it replays its whole outbox)."""
+        now = datetime.now(UTC)
+        command = Command(
+            id=f"resend-{hole.boot[:8]}-{hole.first_seq}-{int(now.timestamp())}",
+            name="resend",
+            args={"boot": hole.boot, "from": hole.first_seq, "to": hole.last_seq},
+            ts=now,
+        )
+        topic = topic_for(AgentPath.from_agent_id(hole.agent_id), "command")
+        info = self._client.publish(topic, encode(command), qos=1)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            self._stats.add("command_failures")
+
     def stop(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
@@ -103,7 +143,13 @@ class MqttIngest:
         # Subscribing again on a resumed session is harmless and covers a session the broker expired.
         # Retained messages (agents keep their birth retained) only for a new subscription: a hub that
         # merely reconnects already has them, and replaying them each time would only add noise.
-        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        # No-local keeps our own acks and commands from coming back to us; MQTT forbids it on shared
+        # subscriptions, where the writer drops them instead.
+        options = SubscribeOptions(
+            qos=1,
+            noLocal=self._config.shared_group is None,
+            retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB,
+        )
         client.subscribe(self._subscription, options=options)
         self._stats.set_mqtt_connected(True)
         with self._lock:

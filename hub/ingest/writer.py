@@ -19,7 +19,7 @@ from typing import Protocol
 
 from hub.errors import StoreError, StoreUnavailable
 from hub.ingest.acks import SeqRanges, confirmations
-from hub.ingest.decode import decode_batch
+from hub.ingest.decode import decode_batch, is_downlink
 from hub.ingest.inbound import Inbound
 from hub.liveness import WentOffline, describe
 from hub.stats import Stats
@@ -97,6 +97,16 @@ class Writer:
 
     def process(self, batch: Sequence[Inbound], stop: threading.Event) -> bool:
         """Store and ack one batch; False if stopped before it could be stored (nothing acked)."""
+        downlink = [m for m in batch if is_downlink(m.topic)]
+        if downlink:
+            # Acks and commands the hubs publish to agents come back through the wildcard subscription
+            # when a shared one cannot use no-local; they are ours, not agents' data.
+            for inbound in downlink:
+                self._ack(inbound.mid, inbound.qos)
+            self._stats.add("downlink_ignored", len(downlink))
+            batch = [m for m in batch if not is_downlink(m.topic)]
+            if not batch:
+                return True
         items = decode_batch(batch)
         result = self._store_with_retry(batch, items, stop)
         if result is None:

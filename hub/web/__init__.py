@@ -1,5 +1,7 @@
-"""The duty desk's view: JSON API and a dashboard page that polls it (no build step, no CDN)."""
+"""The duty desk: sign-in, the scoped JSON API (/api/v1), live updates and the pages (no build step, no CDN)."""
 
-from hub.web.app import SiteQueries, create_app
+from hub.web.app import create_app
+from hub.web.live import LiveHub
+from hub.web.ports import DashboardStore
 
-__all__ = ["SiteQueries", "create_app"]
+__all__ = ["DashboardStore", "LiveHub", "create_app"]

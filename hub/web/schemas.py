@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 Status = Literal["ok", "warning", "fault", "offline", "unknown"]
 
@@ -83,3 +83,196 @@ class HealthOut(BaseModel):
     storage: Literal["timescaledb", "postgresql"]
     storage_detail: str
     counters: dict[str, Any]
+
+
+# --- the dashboard's API (v1) -------------------------------------------------------------------------
+
+Role = Literal["city", "provincial", "admin"]
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text holds neither NUL nor lone surrogates; refuse them here (422) rather than fail there.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+class Problem(BaseModel):
+    """An error: ``detail`` is a stable code the pages translate (e.g. ``not_found``, ``csrf.refused``)."""
+
+    detail: str
+    retry_after_s: float | None = None
+    field: str | None = None
+
+
+class SignIn(BaseModel):
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
+
+
+class MeOut(BaseModel):
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    city: str | None
+    # Send back as X-CSRF-Token on every POST.
+    csrf_token: str
+    permissions: list[str]
+    session_expires_at: datetime
+    idle_timeout_s: int
+    live_ping_s: float
+
+
+class SiteSummaryOut(BaseModel):
+    site_id: str
+    city: str
+    site: str
+    status: Status
+    agents: int
+    agents_offline: int
+    devices: int
+    device_status: dict[str, int]
+    open_alerts: int
+    unacknowledged_alerts: int
+    critical_alerts: int
+
+
+class CitySummaryOut(BaseModel):
+    city: str
+    status: Status
+    open_alerts: int
+    sites: list[SiteSummaryOut]
+
+
+class OverviewOut(BaseModel):
+    generated_at: datetime
+    scope: str | None
+    cities: list[CitySummaryOut]
+
+
+class AlertV1Out(AlertOut):
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_comment: str | None
+    silenced_until: datetime | None
+    silenced_by: str | None
+    silence_comment: str | None
+
+
+class AlertListOut(BaseModel):
+    state: Literal["open", "closed", "all"]
+    alerts: list[AlertV1Out]
+
+
+class Acknowledge(BaseModel):
+    comment: Text = Field(min_length=1, max_length=1000)
+
+
+class Silence(BaseModel):
+    minutes: int = Field(ge=1, le=24 * 60)
+    comment: Text = Field(default="", max_length=1000)
+
+
+class CameraOut(BaseModel):
+    device: DeviceOut
+    agent_id: str
+    # Where the latest snapshot will be served; snapshots arrive with the camera issue.
+    snapshot: str
+
+
+class RoomOut(BaseModel):
+    room: str
+    status: Status
+    devices: list[DeviceOut]
+
+
+class TimelineEntry(BaseModel):
+    time: datetime
+    # event.<name>, alert.opened, alert.closed, alert.acknowledged
+    kind: str
+    severity: str
+    agent_id: str | None
+    device_id: str | None
+    alert_id: int | None
+    text: str
+    details: dict[str, Any]
+
+
+class SiteDetailOut(BaseModel):
+    generated_at: datetime
+    site_id: str
+    city: str
+    site: str
+    status: Status
+    agents: list[AgentOut]
+    cameras: list[CameraOut]
+    rooms: list[RoomOut]
+    alerts: list[AlertV1Out]
+    timeline: list[TimelineEntry]
+
+
+class SnapshotOut(BaseModel):
+    site_id: str
+    device_id: str
+    available: bool
+    taken_at: datetime | None
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    city: str | None
+    disabled: bool
+    created_at: datetime
+    password_changed_at: datetime
+
+
+class UsersOut(BaseModel):
+    users: list[UserOut]
+
+
+class NewUser(BaseModel):
+    username: Text = Field(min_length=2, max_length=64)
+    display_name: Text = Field(default="", max_length=100)
+    role: Role
+    city: Text | None = Field(default=None, max_length=32)
+    password: Text = Field(min_length=1, max_length=256)
+
+
+class NewPassword(BaseModel):
+    password: Text = Field(min_length=1, max_length=256)
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    user_id: int | None
+    username: str
+    action: str
+    outcome: str
+    target: str
+    client: str
+    details: dict[str, Any]
+
+
+class AuditListOut(BaseModel):
+    entries: list[AuditOut]
+
+
+class CalendarOut(BaseModel):
+    # Filled by the exam-calendar issue; empty until then.
+    sessions: list[dict[str, Any]]
+
+
+class GoNoGoOut(BaseModel):
+    sites: list[dict[str, Any]]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hub_harness import HubProcess, StartHub, hub_config, wait_for
+from hub_harness import HARNESS_PASSWORD, HARNESS_USER, HubProcess, StartHub, hub_config, wait_for
 
 from hub.stack.process import free_port
 from hub.stack.timescale import TimescaleLane, TimescaleLaneError
@@ -70,6 +70,15 @@ def start_hub(mqtt: tuple[str, int], pg_dsn: str, tmp_path: Path) -> Iterator[St
             return hub.get("healthz")[0] == 200 and "running" in hub.log_text()
 
         wait_for(healthy, 30, "the hub's /healthz")
+        add_user = [sys.executable, "-m", "hub.cli", "hub", "user", "add", "--config", str(config)]
+        subprocess.run(
+            [*add_user, HARNESS_USER, "--role", "provincial", "--password-stdin"],
+            input=f"{HARNESS_PASSWORD}\n".encode(),
+            check=False,  # a second hub on the same database finds the user already there
+            capture_output=True,
+            cwd=REPO,
+            timeout=60,
+        )
         return hub
 
     yield start

@@ -14,13 +14,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# A generated provincial officer the harness signs in as (the API serves nobody signed out).
+HARNESS_USER = "gen-harness"
+HARNESS_PASSWORD = "pw-generated-harness"
 
-def http_get(url: str, timeout: float = 5.0) -> tuple[int, Any]:
+
+def http_get(url: str, timeout: float = 5.0, cookie: str | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def sign_in(base_url: str, username: str, password: str) -> str:
+    """POST the JSON sign-in and return the session cookie as a ``Cookie`` header value."""
+    body = json.dumps({"username": username, "password": password}).encode()
+    request = urllib.request.Request(
+        base_url + "api/v1/session",
+        data=body,
+        headers={"Content-Type": "application/json", "Origin": base_url.rstrip("/")},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as resp:
+        cookies = [h.split(";", 1)[0] for h in resp.headers.get_all("Set-Cookie") or []]
+    session = [c for c in cookies if c.startswith("sw_session=")]
+    if not session:
+        raise AssertionError(f"sign-in gave no session cookie: {cookies}")
+    return session[0]
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -44,9 +66,13 @@ class HubProcess:
     url: str
     log: Path
     config: Path
+    cookie: str | None = None
 
     def get(self, path: str) -> tuple[int, Any]:
-        return http_get(self.url + path.lstrip("/"))
+        path = path.lstrip("/")
+        if path.startswith("api/") and self.cookie is None:
+            self.cookie = sign_in(self.url, HARNESS_USER, HARNESS_PASSWORD)
+        return http_get(self.url + path, cookie=self.cookie if path.startswith("api/") else None)
 
     def log_text(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")

@@ -60,7 +60,7 @@ def test_dsn_file_is_read_relative_to_the_config(tmp_path: Path):
         (("sweep_s = 1.0", "sweep_s = 20.0"), "liveness.sweep_s", "less than or equal to 10"),
         (('name = "jinan"', 'name = "Jinan City"'), "hub.name", "should match pattern"),
         (('host = "127.0.0.1"\nport', "port"), "mqtt.host", "Field required"),
-        (("[http]", "[web]"), "web", "Extra inputs are not permitted"),
+        (("[http]", "[webb]"), "webb", "Extra inputs are not permitted"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, edit: tuple[str, str], key: str, reason: str):

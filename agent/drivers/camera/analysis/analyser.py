@@ -1,0 +1,102 @@
+"""One camera's analysis: frames in (with their time), typed results and changes out; no I/O, no clock.
+
+The caller decides the pace (the driver's worker feeds the latest frame ``fps`` times a second) and calls
+:meth:`CameraAnalyser.idle` when no new frame has come.  Counting pauses while the picture is unusable
+(no signal, a cover building up, a repeated frame): a covered lens must not read as everyone leaving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.drivers.camera.analysis import image
+from agent.drivers.camera.analysis.baseline import Baseline
+from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics, HealthMonitor, Problem
+from agent.drivers.camera.analysis.image import Image
+from agent.drivers.camera.analysis.occupancy import MotionDetector, PeopleCounter
+from agent.drivers.camera.analysis.people import PeopleDetector
+from agent.drivers.camera.analysis.settings import AnalysisSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    t: float
+    people: int
+    # None while the motion model learns (start-up, after the light changed) or without a picture.
+    motion: bool | None
+    motion_share: float
+    # People the detectors saw in this very frame; None when they did not look.
+    seen: int | None
+    problems: tuple[Problem, ...]
+    metrics: HealthMetrics
+    tamper_checks: bool
+    # Whether any frame has come since start: before the first, the feed is "starting", not "ok".
+    started: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OccupancyChange:
+    """The count changed on the frame just fed (the caller has that frame, for the snapshot)."""
+
+    t: float
+    people: int
+    was: int
+
+
+Change = HealthChange | OccupancyChange
+
+
+class CameraAnalyser:
+    def __init__(
+        self, settings: AnalysisSettings, baseline: Baseline | None, detector: PeopleDetector | None = None
+    ) -> None:
+        self.settings = s = settings
+        self.health = HealthMonitor(settings, baseline)
+        self.motion = MotionDetector(s.motion_fraction, s.motion_warmup_frames)
+        self.counter = PeopleCounter(s.enter_votes, s.exit_after_s, s.recheck_s, s.still_exit_after_s)
+        self.detector = detector or PeopleDetector(settings)
+        self._size: tuple[int, int] | None = None
+        if baseline is not None:
+            self._size = baseline.size
+
+    def size_for(self, frame: Image) -> tuple[int, int]:
+        """The analysis size for frames shaped like ``frame``; a baseline fixes it to the reference's."""
+        if self._size is None:
+            height, width = frame.shape[:2]
+            self._size = image.fit(width, height, self.settings.width, self.settings.height)
+        return self._size
+
+    def frame(self, t: float, frame: Image) -> tuple[Analysis, list[Change]]:
+        grey = image.grey_small(frame, self.size_for(frame))
+        changes: list[Change] = list(self.health.frame(t, frame, grey))
+        motion = self.motion.update(grey)
+        seen: int | None = None
+        if self._usable() and self.counter.due(t, motion.moving):
+            seen = self.detector.detect(frame).count
+            change = self.counter.look(t, seen)
+            if change is not None:
+                changes.append(OccupancyChange(t, change.people, change.was))
+        return self._analysis(t, motion.moving, motion.share, seen), changes
+
+    def idle(self, t: float) -> tuple[Analysis, list[Change]]:
+        changes: list[Change] = list(self.health.idle(t))
+        return self._analysis(t, None, 0.0, None), changes
+
+    def _usable(self) -> bool:
+        m = self.health.metrics
+        blind = {"signal_lost", "frozen", "covered"} & set(self.health.active)
+        building = m.covered_share is not None and m.covered_share >= self.settings.covered_fraction
+        return not blind and not building and not m.signal_reason
+
+    def _analysis(self, t: float, moving: bool | None, share: float, seen: int | None) -> Analysis:
+        return Analysis(
+            t=t,
+            people=self.counter.count,
+            motion=moving,
+            motion_share=share,
+            seen=seen,
+            problems=self.health.active,
+            metrics=self.health.metrics,
+            tamper_checks=self.health.tamper_checks,
+            started=self.health.seen_frame,
+        )

@@ -1,0 +1,110 @@
+"""Per-frame measurements on numpy images: small grey frames, sharpness, texture cells, uniformity.
+
+Every function takes arrays and returns numbers or arrays; none keeps state or touches a device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+Image = NDArray[np.uint8]
+Floats = NDArray[np.float32]
+
+# The texture grid: 16×9 cells of 20×20 px at 320×180 — fine enough that a soft-edged cover fills whole cells.
+CELLS_X = 16
+CELLS_Y = 9
+# A cell of the reference with less texture than this (grey std) cannot show a cover: a plain wall.
+TEXTURED_STD = 4.0
+
+
+def fit(width: int, height: int, max_width: int, max_height: int) -> tuple[int, int]:
+    """The size that fits ``width × height`` into the box, aspect kept, never enlarged, never below 16 px."""
+    scale = min(max_width / width, max_height / height, 1.0)
+    return max(16, round(width * scale)), max(16, round(height * scale))
+
+
+def grey_small(frame: Image, size: tuple[int, int]) -> Image:
+    """``frame`` (BGR or grey) as grey at ``size``; grey first, so the area resize moves a third of the bytes."""
+    grey = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if (grey.shape[1], grey.shape[0]) == size:
+        return np.ascontiguousarray(grey)
+    return np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def resized(frame: Image, width: int) -> Image:
+    """``frame`` scaled to ``width`` (aspect kept): area filter to shrink, linear to enlarge."""
+    height, current = frame.shape[:2]
+    if current == width:
+        return frame
+    size = (width, max(1, round(height * width / current)))
+    method = cv2.INTER_AREA if width < current else cv2.INTER_LINEAR
+    return np.asarray(cv2.resize(frame, size, interpolation=method), dtype=np.uint8)
+
+
+def sharpness(grey: Image) -> float:
+    """Laplacian variance over grey variance: a light switched on or off scales both alike and cancels out."""
+    variance = float(grey.var())
+    if variance < 1.0:
+        return 0.0
+    laplacian = cv2.Laplacian(grey, cv2.CV_32F)
+    return float(laplacian.var()) / variance
+
+
+def cells(grey: Image) -> tuple[Floats, Floats]:
+    """Grey standard deviation and mean of each texture cell, as two ``CELLS_Y × CELLS_X`` arrays."""
+    height, width = grey.shape
+    ch, cw = height // CELLS_Y, width // CELLS_X
+    block = grey[: ch * CELLS_Y, : cw * CELLS_X].reshape(CELLS_Y, ch, CELLS_X, cw).astype(np.float32)
+    return block.std(axis=(1, 3)), block.mean(axis=(1, 3))
+
+
+def neighbour_correlation(grey: Image) -> float:
+    """Correlation of each pixel with its right-hand neighbour: near 1 for any real picture, near 0 for snow."""
+    left = grey[:, :-1].astype(np.float32).ravel()
+    right = grey[:, 1:].astype(np.float32).ravel()
+    left -= left.mean()
+    right -= right.mean()
+    denominator = float(np.sqrt((left * left).sum() * (right * right).sum()))
+    if denominator == 0.0:
+        return 1.0
+    return float((left * right).sum()) / denominator
+
+
+@dataclass(frozen=True, slots=True)
+class Uniformity:
+    uniform: bool
+    # A uniform picture that no lens cover gives: saturated colour (a blue "no video" screen) or mid grey.
+    screen: bool
+    mean: float
+
+
+def uniformity(frame: Image, grey: Image, max_std: float = 2.0) -> Uniformity:
+    """Whether the picture is one flat colour, and whether that colour looks like an encoder's no-video screen."""
+    mean = float(grey.mean())
+    if float(grey.std()) >= max_std:
+        return Uniformity(False, False, mean)
+    if frame.ndim == 3:
+        sample = frame[::8, ::8].reshape(-1, 3).astype(np.float32).mean(axis=0)
+        saturation = float(sample.max() - sample.min())
+    else:
+        saturation = 0.0
+    screen = saturation > 60.0 or 60.0 <= mean <= 200.0
+    return Uniformity(True, screen, mean)
+
+
+def covered_share(std: Floats, reference_std: Floats) -> float:
+    """Share of the reference's textured cells whose texture fell below 15% of it (or to sensor noise).
+
+    A cover flattens the cells it hides; dimming the light halves their contrast but keeps it (measured: a
+    soft-edged cover over 60% of the view flattens 41-48% of textured cells, light ×0.25…×1.5 at most 7%).
+    """
+    textured = reference_std >= TEXTURED_STD
+    count = int(textured.sum())
+    if count == 0:
+        return 0.0
+    flat = (std < 0.15 * reference_std) | (std < 1.0)
+    return float((flat & textured).sum()) / count

@@ -1,0 +1,136 @@
+"""The one module that touches ``cv2.VideoCapture``: open RTSP, V4L2 and file sources, read frames.
+
+RTSP timeouts work only with the FFmpeg backend and only when passed at construction.  After a stalled
+server, ``read()`` fails at the read timeout and never recovers: the caller releases and reopens (the
+grabber does).  A capture is used by one thread only, the one that opened it; it is never released from
+another thread (FFmpeg may be inside a read).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from agent.drivers.camera.analysis.image import Image
+from agent.drivers.camera.errors import CaptureError
+
+# A file that claims no (or an absurd) frame rate is played at this one.
+DEFAULT_FILE_FPS = 10.0
+# One decoding thread per camera: a camera stream decodes in under a millisecond a frame here, and FFmpeg's
+# default (a thread per core, each with its own frame buffers) costs memory and threads for nothing.
+DECODE_PARAMS = (cv2.CAP_PROP_N_THREADS, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    open_s: float = 5.0
+    read_s: float = 3.0
+
+
+def _frame(ok: bool, frame: object) -> Image | None:
+    if not ok or not isinstance(frame, np.ndarray) or frame.size == 0:
+        return None
+    return np.asarray(frame, dtype=np.uint8)
+
+
+class Capture:
+    """An open ``cv2.VideoCapture``; :meth:`read` returns ``None`` once the stream has failed or ended."""
+
+    def __init__(self, cap: cv2.VideoCapture, label: str) -> None:
+        self._cap: cv2.VideoCapture | None = cap
+        self.label = label
+
+    def read(self) -> Image | None:
+        if self._cap is None:
+            return None
+        try:
+            ok, frame = self._cap.read()
+        except cv2.error:
+            return None
+        return _frame(ok, frame)
+
+    def close(self) -> None:
+        cap, self._cap = self._cap, None
+        if cap is not None:
+            cap.release()
+
+
+class FileCapture:
+    """A video file or GIF played at its own frame rate, optionally looped (a replay, not a live feed)."""
+
+    def __init__(self, path: str, *, loop: bool = False) -> None:
+        self.label = path
+        self._path = path
+        self._loop = loop
+        self._capture = open_file_once(path)
+        fps = self._capture.fps
+        self._period = 1.0 / (fps if 0.5 <= fps <= 240.0 else DEFAULT_FILE_FPS)
+        self._due = time.monotonic()
+        self.ended = False
+
+    def read(self) -> Image | None:
+        frame = self._capture.read()
+        if frame is None and self._loop:
+            self._capture.close()
+            self._capture = open_file_once(self._path)
+            frame = self._capture.read()
+        if frame is None:
+            self.ended = True
+            return None
+        now = time.monotonic()
+        if self._due > now:
+            time.sleep(self._due - now)
+        # Never catch up with a burst: a slow reader simply gets the next frame late.
+        self._due = max(self._due, now - self._period) + self._period
+        return frame
+
+    def close(self) -> None:
+        self._capture.close()
+
+
+class _OpenFile(Capture):
+    def __init__(self, cap: cv2.VideoCapture, label: str, fps: float) -> None:
+        super().__init__(cap, label)
+        self.fps = fps
+
+
+def open_file_once(path: str) -> _OpenFile:
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, list(DECODE_PARAMS))
+    if not cap.isOpened():
+        cap.release()
+        raise CaptureError(f"cannot open video file {path}")
+    return _OpenFile(cap, path, float(cap.get(cv2.CAP_PROP_FPS) or 0.0))
+
+
+def open_rtsp(url: str, label: str, timeouts: Timeouts) -> Capture:
+    """Open an RTSP stream; ``label`` (the URL without password) is what errors show."""
+    params = [
+        cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+        round(timeouts.open_s * 1000),
+        cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+        round(timeouts.read_s * 1000),
+        *DECODE_PARAMS,
+    ]
+    try:
+        cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+    except cv2.error as exc:
+        raise CaptureError(f"cannot open {label}: {exc}") from exc
+    if not cap.isOpened():
+        cap.release()
+        raise CaptureError(f"cannot open {label} (no answer within {timeouts.open_s:g} s, or refused)")
+    return Capture(cap, label)
+
+
+def open_device(node: str) -> Capture:
+    """Open a V4L2 device node such as ``/dev/video0``."""
+    try:
+        cap = cv2.VideoCapture(node, cv2.CAP_V4L2)
+    except cv2.error as exc:
+        raise CaptureError(f"cannot open {node}: {exc}") from exc
+    if not cap.isOpened():
+        cap.release()
+        raise CaptureError(f"cannot open {node} (missing, busy, or not a capture device)")
+    return Capture(cap, node)

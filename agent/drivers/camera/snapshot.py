@@ -1,0 +1,67 @@
+"""Entry and exit snapshots: a JPEG no larger than a byte budget, named by its SHA-256.
+
+Events carry only the reference (hash, size); the bytes stay in a small in-memory store on the agent
+until the supervisor sends them on (or they age out).  Snapshots show people: they are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import cv2
+
+from agent.drivers.camera.analysis.image import Image, resized
+
+QUALITIES = (85, 75, 65, 55, 45, 35, 25)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    sha256: str
+    jpeg: bytes
+    width: int
+    height: int
+
+    @property
+    def size(self) -> int:
+        return len(self.jpeg)
+
+
+def encode(frame: Image, max_width: int, max_bytes: int) -> Snapshot | None:
+    """``frame`` as a JPEG within ``max_bytes``: lower quality first, then half the size; None if impossible."""
+    picture = resized(frame, min(max_width, frame.shape[1]))
+    while picture.shape[1] >= 64:
+        for quality in QUALITIES:
+            ok, buffer = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, quality])
+            if ok and buffer.size <= max_bytes:
+                data = buffer.tobytes()
+                return Snapshot(hashlib.sha256(data).hexdigest(), data, picture.shape[1], picture.shape[0])
+        picture = resized(picture, picture.shape[1] // 2)
+    return None
+
+
+class SnapshotStore:
+    """The last ``capacity`` snapshots by hash; thread-safe (the worker adds, the supervisor takes)."""
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, Snapshot] = OrderedDict()
+
+    def add(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._items[snapshot.sha256] = snapshot
+            self._items.move_to_end(snapshot.sha256)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+    def get(self, sha256: str) -> Snapshot | None:
+        with self._lock:
+            return self._items.get(sha256)
+
+    def latest(self) -> Snapshot | None:
+        with self._lock:
+            return next(reversed(self._items.values()), None)
