@@ -59,6 +59,11 @@ class BrokerSection(_Section):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     reconnect_min_s: Annotated[float, Field(gt=0, le=60)] = 0.5
     reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    # TLS with a client certificate (``sitewatch pki issue-agent``): the CA, this agent's certificate and
+    # key, relative to the config file's folder. All three or none; none means plain MQTT.
+    tls_ca: Annotated[str | None, Field(min_length=1)] = None
+    tls_cert: Annotated[str | None, Field(min_length=1)] = None
+    tls_key: Annotated[str | None, Field(min_length=1)] = None
 
     @model_validator(mode="after")
     def _backoff_order(self) -> Self:
@@ -67,6 +72,17 @@ class BrokerSection(_Section):
                 f"reconnect_min_s ({self.reconnect_min_s:g}) must not exceed reconnect_max_s ({self.reconnect_max_s:g})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _tls_all_or_none(self) -> Self:
+        given = [self.tls_ca is not None, self.tls_cert is not None, self.tls_key is not None]
+        if any(given) and not all(given):
+            raise ValueError("give all of tls_ca, tls_cert and tls_key, or none of them")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_ca is not None
 
 
 class OutboxSection(_Section):
@@ -137,7 +153,25 @@ def parse_config(data: dict[str, Any], file: str) -> AgentConfig:
 
 
 def load_config(path: Path | str) -> AgentConfig:
-    return parse_config(read_toml(path), str(path))
+    return resolve_files(parse_config(read_toml(path), str(path)), path)
+
+
+def resolve_files(config: AgentConfig, config_file: Path | str) -> AgentConfig:
+    """``config`` with its TLS files as absolute paths, each checked readable now rather than at connect."""
+    if not config.broker.tls:
+        return config
+    broker = config.broker
+    base = Path(config_file).resolve().parent
+    resolved: dict[str, str] = {}
+    for key in ("tls_ca", "tls_cert", "tls_key"):
+        path = base / str(getattr(broker, key))
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise ConfigError(str(config_file), f"broker.{key}", f"cannot read {path}: {exc.strerror}") from exc
+        resolved[key] = str(path)
+    return config.model_copy(update={"broker": broker.model_copy(update=resolved)})
 
 
 def outbox_path(config: AgentConfig, config_file: Path | str) -> Path:

@@ -121,6 +121,13 @@ class Link:
             protocol=mqtt.MQTTv5,
         )
         client.will_set(topic_for(path, "death"), encode(will), qos=1, retain=False)
+        if broker.tls:
+            # The broker takes this certificate's CN as our username and client id, and its ACL lets us
+            # publish only under our own prefix; paho checks the broker's certificate against the host name.
+            try:
+                client.tls_set(ca_certs=broker.tls_ca, certfile=broker.tls_cert, keyfile=broker.tls_key)
+            except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                raise LinkError(f"cannot use the TLS files of the broker section: {exc}") from exc
         # paho annotates the delays as int but only compares and sleeps on them, so fractions work.
         client.reconnect_delay_set(broker.reconnect_min_s, broker.reconnect_max_s)  # type: ignore[arg-type]
         client.on_connect = self._handle_connect

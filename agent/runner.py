@@ -28,6 +28,7 @@ class AgentRunner:
         outbox: Outbox | Path,
         *,
         clock: Clock | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.config = config
         clock = clock or SystemClock()
@@ -42,7 +43,9 @@ class AgentRunner:
         )
         self.link.subscriptions = self.pump.subscriptions
         self.link.on_message = self.pump.on_message
-        self.supervisor = Supervisor(config, self.sink, boot=boot, clock=clock, outbox_stats=self.outbox.stats)
+        self.supervisor = Supervisor(
+            config, self.sink, boot=boot, clock=clock, outbox_stats=self.outbox.stats, base_dir=base_dir
+        )
         self.link.on_connected = self.supervisor.notify_connected
         self._thread: threading.Thread | None = None
         self._pump_stop = threading.Event()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -69,6 +70,7 @@ class Supervisor:
         drivers: Sequence[Driver[Any]] | None = None,
         tick_s: float = 1.0,
         outbox_stats: Callable[[], OutboxStats] | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -78,7 +80,7 @@ class Supervisor:
         self.outbox_stats = outbox_stats
         self.sw_version = software_version()
         self.counters = SupervisorCounters()
-        chosen = drivers if drivers is not None else [create_driver(device) for device in config.devices]
+        chosen = drivers if drivers is not None else [create_driver(device, base_dir) for device in config.devices]
         self.devices = [DeviceSlot(driver) for driver in chosen]
         self.started_at = self.clock.now()
         self._started_mono = self.clock.monotonic()

@@ -45,6 +45,9 @@ C = TypeVar("C", bound=DeviceConfig)
 
 class Driver(ABC, Generic[C]):
     kind: ClassVar[DeviceKind]
+    # True for drivers whose config names files (baselines, sources, keys): they are then built with
+    # ``base_dir=``, the config file's folder, against which relative paths are resolved.
+    uses_base_dir: ClassVar[bool] = False
 
     def __init__(self, config: C) -> None:
         self.config = config

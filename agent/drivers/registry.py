@@ -7,6 +7,7 @@ config file then accepts its tag and validates its keys, and nothing else change
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Final
 
 from pydantic import Field
@@ -55,8 +56,10 @@ REGISTRY: Final[dict[str, DriverEntry]] = {
 }
 
 
-def create_driver(config: DeviceConfig) -> Driver[Any]:
+def create_driver(config: DeviceConfig, base_dir: Path | None = None) -> Driver[Any]:
     entry = REGISTRY.get(config.driver)
     if entry is None or not isinstance(config, entry.config):
         raise KeyError(f"no driver registered for {config.driver!r} with config {type(config).__name__}")
+    if entry.driver.uses_base_dir:
+        return entry.driver(config, base_dir=base_dir)  # type: ignore[call-arg]  # such drivers take it
     return entry.driver(config)

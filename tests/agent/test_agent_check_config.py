@@ -63,3 +63,15 @@ def test_a_hub_config_is_checked_by_the_hub(
     assert str(path) in err
     assert "shoe_size" in err
     assert "broker" not in err, "agent rules were applied to a hub config"
+
+
+def test_agent_commission_camera_is_reached_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "agent.example.toml"
+    code = main(["agent", "commission-camera", "--config", str(example), "--camera", "vault-cam-1"])
+    assert code == 2
+    assert "no camera 'vault-cam-1'" in capsys.readouterr().err
+
+
+def test_agent_without_config_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["agent"]) == 2
+    assert "--config FILE is required" in capsys.readouterr().err

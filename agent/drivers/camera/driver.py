@@ -33,6 +33,7 @@ STALLED_PERIODS = 10
 
 class CameraDriver(Driver[CameraConfig]):
     kind = "camera"
+    uses_base_dir = True
 
     def __init__(self, config: CameraConfig, *, base_dir: Path | None = None) -> None:
         super().__init__(config)
