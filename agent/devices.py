@@ -10,7 +10,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from agent.drivers.base import Driver, DriverEvent
+from agent.drivers.base import Driver, DriverEvent, Picture
 from agent.errors import DriverError
 from protocol.messages import DeviceInfo, DeviceState
 
@@ -72,6 +72,13 @@ class DeviceSlot:
         except Exception as exc:  # noqa: BLE001  # a driver bug must not stop the other devices
             self._failed(f"events failed: {type(exc).__name__}: {exc}", exc)
             return []
+
+    def snapshot(self, sha256: str) -> Picture | None:
+        try:
+            return self.driver.snapshot(sha256)
+        except Exception as exc:  # noqa: BLE001  # a missing picture must not cost the event
+            self._failed(f"snapshot failed: {type(exc).__name__}: {exc}", exc)
+            return None
 
     def close(self) -> None:
         try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from agent.outbox import Thinned
-from protocol.messages import Birth, Event, Heartbeat, State
+from protocol.messages import Birth, Event, Heartbeat, Snapshot, State
 
-AgentMessage = Birth | Heartbeat | State | Event
+AgentMessage = Birth | Heartbeat | State | Event | Snapshot
 
 
 class Sink(Protocol):

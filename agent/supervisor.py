@@ -11,6 +11,7 @@ which sets an event; the birth itself is produced here, on the next pass.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import uuid
@@ -30,7 +31,7 @@ from agent.drivers.base import Driver, DriverEvent
 from agent.drivers.registry import create_driver
 from agent.outbox import OutboxStats, Thinned
 from agent.sink import AgentMessage, Sink
-from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
+from protocol.messages import Birth, DeviceState, Event, Heartbeat, Snapshot, State
 from protocol.topics import Kind, topic_for
 
 log = logging.getLogger("sitewatch.agent.supervisor")
@@ -56,6 +57,8 @@ class SupervisorCounters:
     events: int = 0
     bad_events: int = 0
     thinned: int = 0
+    snapshots: int = 0
+    snapshots_missing: int = 0
     loop_errors: int = 0
 
 
@@ -141,7 +144,8 @@ class Supervisor:
         states = [device.poll(now, mono) for device in self.devices]
         for device in self.devices:
             for event in device.events():
-                self._event(device.id, event)
+                if self._event(device.id, event):
+                    self._snapshot(device, event)
         changed = states != self._last_states
         if states and (changed or mono >= self._last_state_mono + self.config.agent.state_interval_s):
             self._deliver(
@@ -216,7 +220,37 @@ class Supervisor:
             devices=[device.info() for device in self.devices],
         )
 
-    def _event(self, device: str | None, happened: DriverEvent) -> None:
+    def _snapshot(self, device: DeviceSlot, happened: DriverEvent) -> None:
+        """Send the picture an event names right after it, so the hub can show it with the event."""
+        sha = happened.details.get("snapshot")
+        if not isinstance(sha, str):
+            return
+        picture = device.snapshot(sha)
+        if picture is None:
+            self.counters.snapshots_missing += 1
+            log.warning("device %s: snapshot %s of %s is no longer held", device.id, sha[:12], happened.name)
+            return
+        try:
+            message = Snapshot(
+                agent=self.agent_id,
+                boot=self.boot,
+                seq=self._seq + 1,
+                ts=happened.at,
+                device=device.id,
+                sha256=picture.sha256,
+                width=picture.width,
+                height=picture.height,
+                data=base64.b64encode(picture.jpeg).decode("ascii"),
+            )
+        except ValidationError as exc:
+            self.counters.snapshots_missing += 1
+            log.warning("device %s: snapshot %s cannot be sent: %s", device.id, sha[:12], exc)
+            return
+        self._seq += 1
+        self._deliver("snapshot", message)
+        self.counters.snapshots += 1
+
+    def _event(self, device: str | None, happened: DriverEvent) -> bool:
         try:
             event = Event(
                 agent=self.agent_id,
@@ -232,10 +266,11 @@ class Supervisor:
             # Checked before taking a seq, so a rejected event leaves no gap the hub would count as loss.
             self.counters.bad_events += 1
             log.warning("device %s produced an invalid event %r: %s", device, happened.name, exc)
-            return
+            return False
         self._seq += 1
         self._deliver("event", event)
         self.counters.events += 1
+        return True
 
     def _next_seq(self) -> int:
         self._seq += 1

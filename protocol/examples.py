@@ -13,6 +13,7 @@ from protocol.messages import (
     DeviceState,
     Event,
     Heartbeat,
+    Snapshot,
     State,
 )
 
@@ -21,7 +22,7 @@ _BOOT = "5f0c2a9e4b7d4e1c"
 _TS = datetime(2026, 5, 17, 0, 30, tzinfo=UTC)
 
 
-def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command | Ack]:
+def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot | Command | Ack]:
     return {
         "birth": Birth(
             agent=_AGENT,
@@ -67,6 +68,17 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Command 
             severity="info",
             device="vault-cam-1",
             details={"people": 2},
+        ),
+        "snapshot": Snapshot(
+            agent=_AGENT,
+            boot=_BOOT,
+            seq=20,
+            ts=_TS,
+            device="vault-cam-1",
+            sha256="13ffb3c7bb96863b1e4e6f1c5126d91b731dd8ef622bd0487b73fa23cc8a140a",
+            width=320,
+            height=180,
+            data="/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////2wBDAf//////////////////////////////////////////////////////////////////////////////////////wAARCAABAAEDASIAAhEBAxEB/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/EABQQAQAAAAAAAAAAAAAAAAAAAAD/xAAUAQEAAAAAAAAAAAAAAAAAAAAA/8QAFBEBAAAAAAAAAAAAAAAAAAAAAP/aAAwDAQACEQMRAD8AJ//Z",
         ),
         "command": Command(id="c-20260517-0001", name="resend", args={"boot": _BOOT, "from": 120, "to": 180}, ts=_TS),
         "ack": Ack(boot=_BOOT, ranges=[(0, 19)], ts=_TS),

@@ -12,9 +12,12 @@ and seq of the birth it ends, so a will that arrives late from an older boot is 
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from protocol.topics import AGENT_ID_PATTERN
 
@@ -102,7 +105,46 @@ class Event(Envelope):
     details: Details
 
 
-UpMessage = Annotated[Birth | Death | Heartbeat | State | Event, Field(discriminator="type")]
+SNAPSHOT_MAX_BYTES = 60_000
+
+
+class Snapshot(Envelope):
+    """A camera picture that an event refers to by ``sha256`` (vault entry/exit, person alone, tamper).
+
+    Sent after the event, through the outbox like any message; the JPEG is base64 in ``data`` and at most
+    60 KB.  Vault pictures are custody evidence (rule V5); ID-card photos never travel (they stay in the
+    card reader driver).
+    """
+
+    type: Literal["snapshot"] = "snapshot"
+    device: DeviceId
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    content_type: Literal["image/jpeg"] = "image/jpeg"
+    width: Annotated[int, Field(ge=1, le=4096)]
+    height: Annotated[int, Field(ge=1, le=4096)]
+    data: Annotated[str, Field(min_length=4, max_length=(SNAPSHOT_MAX_BYTES + 2) // 3 * 4)]
+
+    @field_validator("data")
+    @classmethod
+    def _base64_jpeg(cls, value: str) -> str:
+        try:
+            jpeg = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"not base64: {exc}") from exc
+        if not jpeg.startswith(b"\xff\xd8"):
+            raise ValueError("not a JPEG (no SOI marker)")
+        return value
+
+    @model_validator(mode="after")
+    def _hash_matches(self) -> Snapshot:
+        # Events name the picture by this hash: a mismatch would attach the wrong evidence to an event.
+        actual = hashlib.sha256(base64.b64decode(self.data)).hexdigest()
+        if actual != self.sha256:
+            raise ValueError(f"sha256 {self.sha256[:12]}… does not match the picture ({actual[:12]}…)")
+        return self
+
+
+UpMessage = Annotated[Birth | Death | Heartbeat | State | Event | Snapshot, Field(discriminator="type")]
 
 
 class Command(_Strict):
@@ -139,6 +181,7 @@ MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "heartbeat": Heartbeat,
     "state": State,
     "event": Event,
+    "snapshot": Snapshot,
     "command": Command,
     "ack": Ack,
 }

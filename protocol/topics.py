@@ -1,6 +1,6 @@
 """Topic scheme ``sw/v1/<city>/<site>/<agent>/<kind>``: build and parse, no I/O.
 
-Agent → hub kinds: birth, death, heartbeat, state, event.  Hub → agent kinds: command, ack.
+Agent → hub kinds: birth, death, heartbeat, state, event, snapshot.  Hub → agent kinds: command, ack.
 The agent's full id is ``<city>/<site>/<agent>`` and is also the identity in its TLS certificate,
 so a broker ACL ``pattern write sw/v1/%u/#`` confines an agent to its own prefix.
 """
@@ -16,9 +16,9 @@ from protocol.errors import TopicError
 ROOT: Final = "sw"
 VERSION_SEGMENT: Final = "v1"
 
-UpKind = Literal["birth", "death", "heartbeat", "state", "event"]
+UpKind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot"]
 DownKind = Literal["command", "ack"]
-Kind = Literal["birth", "death", "heartbeat", "state", "event", "command", "ack"]
+Kind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot", "command", "ack"]
 UP_KINDS: Final[frozenset[str]] = frozenset(get_args(UpKind))
 DOWN_KINDS: Final[frozenset[str]] = frozenset(get_args(DownKind))
 

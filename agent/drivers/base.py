@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +38,22 @@ class DriverEvent:
     severity: Severity
     at: datetime
     details: dict[str, Scalar] = field(default_factory=dict)
+
+
+class Picture(Protocol):
+    """A JPEG a driver keeps for an event that names it by hash (a camera's entry/exit snapshot)."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def jpeg(self) -> bytes: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
 
 
 C = TypeVar("C", bound=DeviceConfig)
@@ -73,6 +89,10 @@ class Driver(ABC, Generic[C]):
     @abstractmethod
     def events(self) -> list[DriverEvent]:
         """Hand over the events gathered since the last call, oldest first, and forget them."""
+
+    def snapshot(self, sha256: str) -> Picture | None:
+        """The picture an event of this driver named in its ``snapshot`` detail, while still held."""
+        return None
 
     @abstractmethod
     def close(self) -> None:

@@ -24,6 +24,7 @@ _SEEN = """
     SELECT agent_id, boot, seq, received_at FROM heartbeats WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM events WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM device_states WHERE time > %(since)s
+    UNION ALL SELECT agent_id, boot, seq, received_at FROM snapshots WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM quarantine
         WHERE agent_id IS NOT NULL AND received_at > %(since)s
 """

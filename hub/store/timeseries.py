@@ -8,6 +8,7 @@ chunk after a long outage — and ``RETURNING`` tells the caller which messages 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from psycopg.types.json import Jsonb
 from hub.errors import StoreError
 from hub.store.connection import Connection
 from hub.store.records import Accepted
-from protocol.messages import Event, Heartbeat, State
+from protocol.messages import Event, Heartbeat, Snapshot, State
 
 MessageKey = tuple[str, str, int]
 
@@ -99,6 +100,42 @@ def insert_events(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey
     return _copy_insert(conn, "events", columns, (*_COMMON_TYPES, "text", "text", "text", "jsonb"), rows)
 
 
+def insert_snapshots(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
+    rows = []
+    for i in items:
+        if isinstance(m := i.message, Snapshot):
+            try:
+                jpeg = base64.b64decode(m.data, validate=True)
+            except ValueError as exc:  # the wire contract checks it; never let a bad one stop the writer
+                raise StoreError(f"snapshot {m.sha256[:12]} is not base64: {exc}") from exc
+            rows.append(
+                (
+                    m.ts,
+                    i.received_at,
+                    m.agent,
+                    m.boot,
+                    m.seq,
+                    m.historical,
+                    m.device,
+                    m.sha256,
+                    m.content_type,
+                    m.width,
+                    m.height,
+                    jpeg,
+                )
+            )
+    if not rows:
+        return set()
+    columns = (*_COMMON, "device_id", "sha256", "content_type", "width", "height", "data")
+    types = (*_COMMON_TYPES, "text", "text", "text", "int4", "int4", "bytea")
+    return _copy_insert(conn, "snapshots", columns, types, rows)
+
+
 def insert_timeseries(conn: Connection, items: Sequence[Accepted]) -> set[MessageKey]:
-    """Store every heartbeat, state and event; returns the keys of the messages not seen before."""
-    return insert_heartbeats(conn, items) | insert_device_states(conn, items) | insert_events(conn, items)
+    """Store every heartbeat, state, event and snapshot; returns the keys of the messages not seen before."""
+    return (
+        insert_heartbeats(conn, items)
+        | insert_device_states(conn, items)
+        | insert_events(conn, items)
+        | insert_snapshots(conn, items)
+    )

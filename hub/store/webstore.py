@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hub.store import audit_log, dashboard, sessions, users
+from hub.store import audit_log, dashboard, sessions, snapshots, users
 from hub.store.audit_log import AuditEntry, AuditRow
 from hub.store.dashboard import AlertFilter, AlertView, SiteDetail, SiteSummaryRow
 from hub.store.handle import ReadStore
 from hub.store.sessions import SessionRow
+from hub.store.snapshots import SnapshotRow
 from hub.store.users import UserRow
 
 
@@ -23,6 +24,10 @@ class WebStore(ReadStore):
     def site_detail(self, city: str, site: str, since: datetime) -> SiteDetail | None:
         with self._connection() as conn:
             return dashboard.site_detail(conn, city, site, since=since)
+
+    def snapshot(self, city: str, site: str, device_id: str, sha256: str | None) -> SnapshotRow | None:
+        with self._connection() as conn:
+            return snapshots.site_snapshot(conn, city, site, device_id, sha256)
 
     def list_alerts(self, f: AlertFilter) -> list[AlertView]:
         with self._connection() as conn:

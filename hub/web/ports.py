@@ -9,6 +9,7 @@ from hub.store.audit_log import AuditEntry, AuditRow
 from hub.store.dashboard import AlertFilter, AlertView, SiteDetail, SiteSummaryRow
 from hub.store.records import AlertRow, SitesSnapshot, StorageInfo
 from hub.store.sessions import SessionRow
+from hub.store.snapshots import SnapshotRow
 from hub.store.users import UserRow
 
 
@@ -24,6 +25,8 @@ class DashboardStore(Protocol):
     def overview(self, city: str | None) -> list[SiteSummaryRow]: ...
 
     def site_detail(self, city: str, site: str, since: datetime) -> SiteDetail | None: ...
+
+    def snapshot(self, city: str, site: str, device_id: str, sha256: str | None) -> SnapshotRow | None: ...
 
     def list_alerts(self, f: AlertFilter) -> list[AlertView]: ...
 

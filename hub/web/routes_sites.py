@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from hub.store.records import SitesSnapshot
 from hub.web.context import ApiError, Ctx, Signed, require
@@ -19,6 +19,7 @@ router = APIRouter(tags=["sites"])
 Reader = Annotated[Signed, Depends(require("read_sites"))]
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 DeviceId = Annotated[str, Path(min_length=1, max_length=64)]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 NOT_FOUND: Responses = {**REFUSALS, 404: {"model": Problem, "description": "no such site here (or not in your city)"}}
 TIMELINE = timedelta(days=1)
 
@@ -56,14 +57,47 @@ def site(city: Slug, site: Slug, request: Request, ctx: Ctx, signed: Reader) -> 
     "/sites/{city}/{site}/snapshots/{device_id}",
     response_model=SnapshotOut,
     responses=NOT_FOUND,
-    summary="A vault camera's latest snapshot (metadata; images arrive with the camera issue)",
+    summary="A vault camera's latest snapshot: when, which picture, and where to fetch it",
 )
 def snapshot(*, city: Slug, site: Slug, device_id: DeviceId, request: Request, ctx: Ctx, signed: Reader) -> SnapshotOut:
-    target = f"snapshot {city}/{site}/{device_id}"
+    _camera_here(city, site, device_id, request=request, ctx=ctx, signed=signed)
+    row = ctx.store.snapshot(city, site, device_id, None)
+    if row is None:
+        return SnapshotOut(site_id=f"{city}/{site}", device_id=device_id, available=False, taken_at=None)
+    return SnapshotOut(
+        site_id=f"{city}/{site}",
+        device_id=device_id,
+        available=True,
+        taken_at=row.taken_at,
+        sha256=row.sha256,
+        width=row.width,
+        height=row.height,
+        image_url=f"/api/v1/sites/{city}/{site}/snapshots/{device_id}/{row.sha256}.jpg",
+    )
+
+
+@router.get(
+    "/sites/{city}/{site}/snapshots/{device_id}/{sha256}.jpg",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {"image/jpeg": {}}, "description": "the JPEG"}},
+    summary="One snapshot picture, by the hash its event names",
+)
+def snapshot_image(
+    *, city: Slug, site: Slug, device_id: DeviceId, sha256: Sha256, request: Request, ctx: Ctx, signed: Reader
+) -> Response:
+    _camera_here(city, site, device_id, request=request, ctx=ctx, signed=signed)
+    row = ctx.store.snapshot(city, site, device_id, sha256)
+    if row is None:
+        raise ApiError(404, "not_found")
+    # Evidence pictures of people: never cached by a shared proxy or the browser's disk cache.
+    return Response(row.data, media_type=row.content_type, headers={"Cache-Control": "private, no-store"})
+
+
+def _camera_here(city: str, site: str, device_id: str, *, request: Request, ctx: Ctx, signed: Signed) -> None:
+    """404 unless ``device_id`` is a vault camera of a site the person may see (other cities: 404 too)."""
     if not signed.principal.sees(city):
-        ctx.out_of_scope(request, signed.principal, target)
+        ctx.out_of_scope(request, signed.principal, f"snapshot {city}/{site}/{device_id}")
     detail = ctx.store.site_detail(city, site, ctx.clock() - TIMELINE)
     cameras = {d.device_id for a in (detail.agents if detail else ()) for d in a.devices if d.kind == VAULT_KIND}
     if device_id not in cameras:
         raise ApiError(404, "not_found")
-    return SnapshotOut(site_id=f"{city}/{site}", device_id=device_id, available=False, taken_at=None)

@@ -184,7 +184,7 @@ class Silence(BaseModel):
 class CameraOut(BaseModel):
     device: DeviceOut
     agent_id: str
-    # Where the latest snapshot will be served; snapshots arrive with the camera issue.
+    # The latest snapshot's metadata (SnapshotOut), with the JPEG's own URL inside.
     snapshot: str
 
 
@@ -224,6 +224,11 @@ class SnapshotOut(BaseModel):
     device_id: str
     available: bool
     taken_at: datetime | None
+    sha256: str | None = None
+    width: int | None = None
+    height: int | None = None
+    # The JPEG itself, served with the same scope check.
+    image_url: str | None = None
 
 
 class UserOut(BaseModel):

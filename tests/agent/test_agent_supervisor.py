@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +20,7 @@ from agent.errors import DriverError
 from agent.outbox import Thinned
 from agent.sink import AgentMessage
 from agent.supervisor import Supervisor
-from protocol.messages import Birth, DeviceState, Event, Heartbeat, State
+from protocol.messages import Birth, DeviceState, Event, Heartbeat, Snapshot, State
 
 
 class ListSink:
@@ -235,3 +238,47 @@ def test_run_stops_on_request_and_closes_the_devices(config: AgentConfig) -> Non
     assert not thread.is_alive()
     assert sink.of(Birth)
     assert driver.closed
+
+
+@dataclass(frozen=True)
+class _Picture:
+    sha256: str
+    jpeg: bytes
+    width: int = 32
+    height: int = 24
+
+
+class CameraLike(ScriptedDriver):
+    """Events that name a picture by hash, as the camera driver's entry/exit events do."""
+
+    kind = "camera"
+
+    def __init__(self, pictures: dict[str, bytes]) -> None:
+        super().__init__("cam-1", ["ok"])
+        self.pictures = pictures
+
+    def snapshot(self, sha256: str) -> _Picture | None:
+        jpeg = self.pictures.get(sha256)
+        return None if jpeg is None else _Picture(sha256, jpeg)
+
+
+def test_an_event_naming_a_snapshot_is_followed_by_the_picture(config: AgentConfig, clock: Any) -> None:
+    jpeg = b"\xff\xd8\xff\xe0" + b"generated test picture" + b"\xff\xd9"
+    sha = hashlib.sha256(jpeg).hexdigest()
+    cam = CameraLike({sha: jpeg})
+    sink = ListSink()
+    supervisor = Supervisor(config, sink, clock=clock, drivers=[cam])
+    supervisor.start_devices()
+    cam.pending = [
+        DriverEvent("vault.entry", "info", clock.now(), {"people": 1, "snapshot": sha}),
+        DriverEvent("vault.exit", "info", clock.now(), {"people": 0, "snapshot": "f" * 64}),  # no longer held
+    ]
+    supervisor.step()
+    kinds = [(m.type, getattr(m, "name", None)) for m in sink.messages if m.type in ("event", "snapshot")]
+    assert kinds == [("event", "vault.entry"), ("snapshot", None), ("event", "vault.exit")]
+    picture = sink.of(Snapshot)[0]
+    assert (picture.device, picture.sha256, base64.b64decode(picture.data)) == ("cam-1", sha, jpeg)
+    entry = sink.of(Event)[0]
+    assert picture.seq == entry.seq + 1
+    assert supervisor.counters.snapshots == 1
+    assert supervisor.counters.snapshots_missing == 1

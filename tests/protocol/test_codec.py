@@ -18,7 +18,7 @@ from protocol.schema_export import README, SCHEMA_DIR, examples_section, render,
 from protocol.topics import AgentPath, parse_topic, topic_for, up_subscription
 
 PATH = AgentPath("jinan", "s01", "a1")
-UP_KINDS = ["birth", "death", "heartbeat", "state", "event"]
+UP_KINDS = ["birth", "death", "heartbeat", "state", "event", "snapshot"]
 
 
 @pytest.mark.parametrize("kind", UP_KINDS)

@@ -1,4 +1,4 @@
-// One site: vault cameras (snapshot placeholder), rooms with reader and jammer state, alerts, timeline.
+// One site: vault cameras with their latest snapshot, rooms with reader and jammer state, alerts, timeline.
 import { get } from "../api.js";
 import { el, statusBadge, statusDot, table } from "../dom.js";
 import { cityName, formatTime, t, tOr } from "../i18n.js";
@@ -15,12 +15,25 @@ function detailsText(details) {
     .join(" · ");
 }
 
+function snapshotBox(url) {
+  const box = el("div", { class: "snapshot", role: "img", "aria-label": t("site.snapshot_none") }, el("span", {}, t("site.snapshot_none")));
+  get(url)
+    .then((snap) => {
+      if (!snap?.available) return;
+      const when = t("site.snapshot_taken", { time: formatTime(snap.taken_at) });
+      box.setAttribute("aria-label", when);
+      box.replaceChildren(el("img", { src: snap.image_url, alt: when, width: snap.width, height: snap.height }), el("span", { class: "muted small" }, when));
+    })
+    .catch(() => {}); // the placeholder stays; the page's own refresh reports a lost connection
+  return box;
+}
+
 function camera(cam) {
   const d = cam.device;
   return el(
     "figure",
     { class: `camera b-${d.status}`, dataset: { device: d.id, status: d.status } },
-    el("div", { class: "snapshot", role: "img", "aria-label": t("site.snapshot_none") }, el("span", {}, t("site.snapshot_none"))),
+    snapshotBox(cam.snapshot),
     el("figcaption", {}, statusDot(d.status), el("span", { class: "name" }, d.label || d.id), statusBadge(d.status), el("div", { class: "muted" }, detailsText(d.details)), el("div", { class: "muted" }, t("site.updated_at", { time: formatTime(d.updated_at) }))),
   );
 }
