@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.config import parse_config, read_toml
+from agent.config import parse_config, read_toml, resolve_files
 from agent.errors import ConfigError
 
 
@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
         data = read_toml(args.file)
         if "hub" in data:
             return _check_hub(args.file)
-        config = parse_config(data, file)
+        config = resolve_files(parse_config(data, file), args.file)
     except ConfigError as exc:
         print(exc.report(), file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check-config": ("agent.check_config", "validate an agent or hub config file and exit"),
     "stack": ("hub.stack.cli", "start, stop or inspect the local Mosquitto and PostgreSQL"),
     "calendar": ("hub.calendar.cli", "check an exam calendar file against the sites' agent configs"),
+    "pki": ("hub.pki.cli", "the private CA: TLS certificates for agents, hubs and the broker"),
     "simulate": ("agent.simulate", "run a device simulator (idcard: a SAM reader on a pty)"),
     "demo": ("hub.demo", "run the whole system locally with simulated sites and print the dashboard URL"),
 }

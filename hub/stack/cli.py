@@ -37,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--mqtt-port", type=int, default=None, help="broker port (default: last up's, else 18830)")
     parser.add_argument("--pg-port", type=int, default=None, help="PostgreSQL port (default: last up's, else 15432)")
+    parser.add_argument(
+        "--mqtt-tls-port",
+        type=int,
+        default=None,
+        help="also a TLS listener requiring client certificates from the private CA (default: last up's, else none)",
+    )
 
 
 def _port(given: int | None, recorded: object, default: int) -> int:
@@ -53,7 +59,12 @@ def _settings(args: argparse.Namespace) -> StackSettings:
         state_dir=state_dir,
         mqtt_port=_port(args.mqtt_port, last.get("mqtt_port"), defaults.mqtt_port),
         pg_port=_port(args.pg_port, last.get("pg_port"), defaults.pg_port),
+        mqtt_tls_port=args.mqtt_tls_port if args.mqtt_tls_port is not None else _optional(last.get("mqtt_tls_port")),
     )
+
+
+def _optional(recorded: object) -> int | None:
+    return recorded if isinstance(recorded, int) else None
 
 
 def _masked(dsn: str) -> str:
@@ -82,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "up":
             info = stack.up()
             print(f"mqtt      {info.mqtt_host}:{info.mqtt_port}")
+            if info.mqtt_tls_port is not None:
+                print(f"mqtt tls  {info.mqtt_host}:{info.mqtt_tls_port} (CA {info.pki_dir}/ca.pem)")
             print(f"postgres  {_masked(info.dsn)}")
             print(f"password  {settings.state_dir / 'pg' / 'password'}")
             print(f"state     {settings.state_dir}")

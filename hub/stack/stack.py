@@ -29,7 +29,8 @@ class Stack:
 
     def __init__(self, settings: StackSettings) -> None:
         # The servers run in other directories than ours, so every path they are given must be absolute.
-        self.settings = settings = replace(settings, state_dir=settings.state_dir.absolute())
+        pki_dir = None if settings.pki_dir is None else settings.pki_dir.absolute()
+        self.settings = settings = replace(settings, state_dir=settings.state_dir.absolute(), pki_dir=pki_dir)
         self._mqtt = Mosquitto(settings)
         self._pg = Postgres(settings)
 
@@ -37,14 +38,21 @@ class Stack:
     def info(self) -> StackInfo:
         """Where to connect; valid once ``up`` has run in this state directory."""
         s = self.settings
-        return StackInfo(mqtt_host=s.host, mqtt_port=s.mqtt_port, dsn=self._pg.dsn())
+        tls = s.mqtt_tls_port is not None
+        return StackInfo(
+            mqtt_host=s.host,
+            mqtt_port=s.mqtt_port,
+            dsn=self._pg.dsn(),
+            mqtt_tls_port=s.mqtt_tls_port,
+            pki_dir=s.pki_root if tls else None,
+        )
 
     def up(self) -> StackInfo:
         s = self.settings
         s.state_dir.mkdir(parents=True, exist_ok=True)
         self._mqtt.start()
         self._pg.start()
-        record = {"host": s.host, "mqtt_port": s.mqtt_port, "pg_port": s.pg_port}
+        record = {"host": s.host, "mqtt_port": s.mqtt_port, "pg_port": s.pg_port, "mqtt_tls_port": s.mqtt_tls_port}
         (s.state_dir / _RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
         return self.info
 
@@ -59,7 +67,10 @@ class Stack:
             raise StackError("\n".join(errors))
 
     def destroy(self) -> None:
-        """``down``, then delete everything the stack created, including a cluster moved to /var/tmp."""
+        """``down``, then delete everything the stack created, including a cluster moved to /var/tmp.
+
+        The PKI stays: certificates issued from it may be installed at agents.
+        """
         self.down()
         layout = self._pg.layout()
         if layout.relocated:
@@ -82,6 +93,10 @@ class Stack:
 
     def start_mqtt(self) -> None:
         self._mqtt.start()
+
+    def reload_mqtt(self) -> None:
+        """Make the running broker take up certificates issued or revoked since it started (SIGHUP)."""
+        self._mqtt.reload()
 
     def stop_postgres(self) -> None:
         self._pg.stop()
