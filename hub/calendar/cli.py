@@ -1,20 +1,29 @@
-"""``sitewatch calendar check FILE [--agent-config AGENT.toml …]``: validate a calendar without a database.
+"""The calendar commands.
 
+``sitewatch calendar check FILE [--agent-config AGENT.toml …]`` validates a calendar without a database.
 With agent configs, their sites and device rooms are the inventory, so unknown sites and rooms are
 caught too.  Exit status 0 when the calendar is valid, 2 when it is not (every problem on stderr).
-The hub's ``calendar import`` (which stores it) runs the same checks against the hub's own inventory;
-see :func:`inventory_from_agent_configs` and :func:`hub.calendar.load_calendar`.
+
+``sitewatch hub calendar import FILE --config HUB.toml`` runs the same checks against the hub's own
+inventory (the sites and rooms its agents have reported) and, if they pass, makes the file the calendar
+in force: the rules engine picks it up within a tick.  ``--skip-inventory`` imports before the agents
+have ever connected (the other checks still run).  Exit status 0 imported, 1 the database refused or is
+unreachable, 2 the file is invalid.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import hashlib
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from hub.calendar.errors import CalendarError
-from hub.calendar.load import Inventory, load_calendar
+from hub.calendar.errors import CalendarError, CalendarProblem
+from hub.calendar.load import Inventory, load_calendar, parse_calendar
+from hub.calendar.model import Calendar
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,14 +53,96 @@ def run(args: argparse.Namespace) -> int:
     except CalendarError as exc:
         print(exc, file=sys.stderr)
         return 2
+    _describe(str(args.file), calendar, "OK")
+    return 0
+
+
+def _describe(file: str, calendar: Calendar, verdict: str) -> None:
     sites = len(calendar.sites())
     print(
-        f"{args.file}: OK ({len(calendar.sessions)} session(s) at {sites} site(s), "
+        f"{file}: {verdict} ({len(calendar.sessions)} session(s) at {sites} site(s), "
         f"custody for {len(calendar.custody)} city(ies))"
     )
     for session in calendar.sessions:
         print(f"  {session.start:%Y-%m-%d %H:%M}–{session.end:%H:%M}  {session.id}  {session.paper}")
+
+
+# --- sitewatch hub calendar … ---------------------------------------------------------------------------
+
+
+def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="calendar_action", metavar="ACTION", required=True)
+    imp = sub.add_parser(
+        "import", help="check a calendar file against the hub's sites and rooms and make it the one in force"
+    )
+    # Its own dest: argparse lets a subcommand's defaults overwrite the parent's values.
+    imp.add_argument("--config", dest="calendar_config", metavar="FILE", help="hub config (TOML)")
+    imp.add_argument("file", type=Path, metavar="FILE", help="a calendar TOML file (hub/calendar/README.md)")
+    imp.add_argument(
+        "--skip-inventory",
+        action="store_true",
+        help="do not check sites and rooms against what the agents have reported (before any has connected)",
+    )
+
+
+def run_hub(args: argparse.Namespace) -> int:
+    from hub.config import load_config  # noqa: PLC0415  # the hub's side only
+    from hub.errors import HubConfigError, HubError  # noqa: PLC0415
+    from hub.store import calendar as plan  # noqa: PLC0415
+    from hub.store import connect, migrate  # noqa: PLC0415
+
+    config_path = args.calendar_config or args.config
+    if config_path is None:
+        print("sitewatch hub calendar: --config FILE is required", file=sys.stderr)
+        return 2
+    file = str(args.file)
+    try:
+        content = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(CalendarError(file, [CalendarProblem(None, "", f"cannot read: {exc}")]), file=sys.stderr)
+        return 2
+    try:
+        dsn = load_config(config_path).dsn()
+    except HubConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        conn = connect(dsn, "sitewatch-calendar-cli")
+    except HubError as exc:
+        print(f"sitewatch hub calendar: {exc}", file=sys.stderr)
+        return 1
+    try:
+        migrate(conn)  # the hub may never have run against this database yet
+        inventory = None if args.skip_inventory else plan.inventory(conn)
+        try:
+            calendar = parse_calendar(content, file, inventory)
+        except CalendarError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        version = plan.store_calendar(
+            conn,
+            content=content,
+            source=Path(args.file).name,
+            sha256=hashlib.sha256(content.encode("utf-8")).hexdigest(),
+            sessions=len(calendar.sessions),
+            sites=len(calendar.sites()),
+            imported_by=f"cli:{_who()}",
+            now=datetime.now(UTC),
+        )
+    except HubError as exc:
+        print(f"sitewatch hub calendar: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    _describe(file, calendar, f"imported as version {version}")
     return 0
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def inventory_from_agent_configs(paths: Iterable[Path]) -> Inventory:

@@ -128,8 +128,10 @@ def test_every_state_changing_route_needs_the_csrf_token(store: WebStore, pg_dsn
     assert [p for _, p in routes] == [
         "/api/v1/alerts/{alert_id}/acknowledge",
         "/api/v1/alerts/{alert_id}/silence",
+        "/api/v1/gonogo/{city}/{site}/run",
         "/api/v1/session",
         "/api/v1/session/sign-out",
+        "/api/v1/sites/{city}/{site}/arrival",
         "/api/v1/users",
         "/api/v1/users/{user_id}/disable",
         "/api/v1/users/{user_id}/enable",
