@@ -2,8 +2,8 @@
 it published, logged or stored holds a raw ID number, name or address.
 
 Scanned: every message on ``#`` (raw bytes and every decoded JSON string, so ``\\uXXXX`` escapes do not
-hide a name), every log record of the run (at DEBUG), and the agent's outbox file (raw bytes and rows).
-The hub's database joins the scan once the hub stores check-in events.
+hide a name), every log record of the run at DEBUG (the agent's and the hub's: both run in this process),
+the agent's outbox file (raw bytes and rows) and a ``pg_dump`` of the hub's database.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import contextlib
 import json
 import logging
 import queue
+import shutil
 import sqlite3
+import subprocess
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -31,6 +33,8 @@ from agent.drivers.idcard.sim.model import Fault, SamModel
 from agent.drivers.idcard.sim.pty import PtySamReader
 from agent.drivers.idcard.sim.script import Script
 from agent.runner import AgentRunner
+from hub.app import Hub
+from hub.config import HubConfig
 
 KEY = b"privacy-test-generated-exam-key-01"
 
@@ -111,8 +115,30 @@ def test_the_scanner_finds_what_it_looks_for(cards: list[GeneratedCard]) -> None
     assert leaks(texts_of_payload(b'{"n": "' + cards[0].number.encode() + b'"}'), secrets)
 
 
+def _hub(mqtt: tuple[str, int], dsn: str) -> Hub:
+    config = HubConfig.model_validate(
+        {
+            "hub": {"name": "privacy"},
+            "mqtt": {"host": mqtt[0], "port": mqtt[1], "client_id": f"hub-privacy-{uuid.uuid4().hex[:8]}"},
+            "database": {"dsn": dsn},
+            "http": {"host": "127.0.0.1", "port": 0},
+        }
+    )
+    hub = Hub(config)
+    hub.start()
+    return hub
+
+
+def _pg_dump(dsn: str) -> bytes:
+    pg_dump = next(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), None) or shutil.which("pg_dump")
+    assert pg_dump, "pg_dump (Debian postgresql-client) is needed for the database scan"
+    done = subprocess.run([str(pg_dump), "--data-only", "--dbname", dsn], capture_output=True, timeout=120, check=True)
+    return done.stdout
+
+
 def test_a_full_agent_run_leaks_no_identity(
     mqtt: tuple[str, int],
+    pg_dsn: str,
     capture: Capture,
     cards: list[GeneratedCard],
     tmp_path: Path,
@@ -150,14 +176,20 @@ def test_a_full_agent_run_leaks_no_identity(
         },
         "privacy-test.toml",
     )
+    hub = _hub(mqtt, pg_dsn)
     runner = AgentRunner(config, tmp_path / "outbox.sqlite")
     sim.start()
     runner.start()
     try:
         checkins = _wait_for_checkins(capture, site, want=len(cards))
+        # Everything reached the hub's database: the hub confirmed it all and the outbox is empty.
+        deadline = time.monotonic() + 20
+        while runner.outbox.stats().depth > 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
         runner.stop()
         sim.close()
+        hub.stop()
     messages = capture.drain()
 
     # It did run: every generated card was checked in, by HMAC and masked number only.
@@ -181,8 +213,12 @@ def test_a_full_agent_run_leaks_no_identity(
         rows = db.execute("SELECT topic, payload FROM outbox").fetchall()
     db.close()
     stored = texts_of_payload(raw) + [t for topic, payload in rows for t in [topic, *texts_of_payload(payload)]]
-    assert rows  # nothing acknowledged them (no hub here): every event is still in the outbox
     assert leaks(stored, secrets) == []
+    assert any("sitewatch.hub" in r.name for r in caplog.records)  # the hub's logging was scanned too
+    dump = _pg_dump(pg_dsn)
+    masked = cards[0].number[:2] + "*" * 12 + cards[0].number[-4:]
+    assert masked.encode() in dump  # the hub did store the check-ins (masked), so the scan saw them
+    assert leaks(texts_of_payload(dump), secrets) == []
 
 
 def _wait_for_checkins(capture: Capture, site: str, want: int, timeout: float = 30.0) -> list[dict[str, Any]]:
