@@ -1,8 +1,9 @@
 """``sitewatch hub --config FILE``: ingest, liveness and the dashboard in one process.
 
 Threads: paho's network thread (enqueue only), the writer (batch → one transaction → ack), the
-liveness sweeper (its own connection), and uvicorn serving the web app — in the main thread for the
-command, in a thread of its own when :class:`Hub` is used programmatically (tests, the demo).
+liveness sweeper (its own connection), the rules engine (its own connection; hub/rules/engine.py), and
+uvicorn serving the web app — in the main thread for the command, in a thread of its own when
+:class:`Hub` is used programmatically (tests, the demo).
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from types import FrameType
 import uvicorn
 
 from hub import user_cli
+from hub.audit import cli as audit_cli
+from hub.calendar import cli as calendar_cli
 from hub.config import HubConfig, load_config
 from hub.errors import HubConfigError, HubError, StoreUnavailable
 from hub.ingest.mqtt import MqttIngest, new_inbox
 from hub.ingest.writer import Writer
+from hub.province.wiring import ROLES, Escalation, Role
+from hub.rules.engine import RulesEngine
+from hub.rules.settings import RulesSettings
 from hub.stats import Stats
 from hub.store import Database, ReadStore, StorageInfo, migrate, wait_for_database
 from hub.store.live import ChangeListener
+from hub.store.rules_input import RulesDatabase
 from hub.store.webstore import WebStore
 from hub.sweeper import Sweeper
 from hub.web import LiveHub, create_app
@@ -39,8 +46,10 @@ THREAD_JOIN_TIMEOUT_S = 10.0
 class Hub:
     """One hub.  ``start()`` returns once the HTTP server listens; ``stop()`` is safe to call twice."""
 
-    def __init__(self, config: HubConfig) -> None:
+    def __init__(self, config: HubConfig, role: Role = "city") -> None:
         self.config = config
+        self.role = role
+        self._escalation: Escalation | None = None
         self.stats = Stats()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -59,6 +68,9 @@ class Hub:
         conn = wait_for_database(dsn, f"sitewatch-hub-{self.config.hub.name}", self._stop)
         try:
             _applied, storage = migrate(conn)
+            escalation = Escalation(self.config, self.role, dsn, self.stats)
+            escalation.prepare(conn)
+            self._escalation = escalation
         finally:
             conn.close()
         self.storage = storage
@@ -67,6 +79,8 @@ class Hub:
         web_store = WebStore(dsn, storage, max_size=8)
         self._read_store = web_store
         web_store.open()
+        if self.role == "province":
+            return self._prepare_province(dsn, web_store, storage)
         inbox = new_inbox()
         self._ingest = MqttIngest(self.config.mqtt, inbox, self.stats)
         writer_db = Database(dsn, f"sitewatch-hub-{self.config.hub.name}-writer")
@@ -85,12 +99,34 @@ class Hub:
         self.stats.gauge("queue_depth", inbox.qsize)
         self._spawn("hub-writer", writer.run)
         self._spawn("hub-sweeper", sweeper.run)
+        rules = RulesSettings.from_section(self.config.rules)
+        if self.config.rules.enabled:
+            rules_db = RulesDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-rules")
+            self._databases.append(rules_db)
+            engine = RulesEngine(rules_db, rules, writer_healthy_for=writer.healthy_for)
+            self._spawn("hub-rules", engine.run)
         self._ingest.start()
 
         live = LiveHub()
         self._spawn("hub-live", ChangeListener(dsn, live.publish).run)
         # uvicorn holds SIGTERM until its connections close, so live streams also watch its own exit flag.
         app = create_app(web_store, self.stats, self.config.web, live=live, stopping=self._http_stopping)
+        app.state.rules = rules  # the dashboard's on-demand go / no-go uses the same policy
+        escalation.attach(app, storage)
+        escalation.start(self._spawn)
+        http = self.config.http
+        self._server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning"))
+        return self._server
+
+    def _prepare_province(self, dsn: str, web_store: WebStore, storage: StorageInfo) -> uvicorn.Server:
+        """The province role: no agents of its own (no MQTT ingest, liveness or rules) — the city hubs'
+        escalations, its dashboard, and its acknowledgements back to them."""
+        assert self._escalation is not None
+        live = LiveHub()
+        self._spawn("hub-live", ChangeListener(dsn, live.publish).run)
+        app = create_app(web_store, self.stats, self.config.web, live=live, stopping=self._http_stopping)
+        self._escalation.attach(app, storage)
+        self._escalation.start(self._spawn)
         http = self.config.http
         self._server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning"))
         return self._server
@@ -173,6 +209,8 @@ class Hub:
         if self._read_store is not None:
             self._read_store.close()
             self._read_store = None
+        if self._escalation is not None:
+            self._escalation.close()
         log.info("hub stopped")
 
     # --- what it serves -----------------------------------------------------------------------------
@@ -209,11 +247,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="hub_command", metavar="SUBCOMMAND")
     user_cli.add_arguments(sub.add_parser("user", help="add, disable or reset the password of a dashboard user"))
+    audit_cli.add_arguments(sub.add_parser("audit", help="verify the audit log's hash chain"))
+    parser.add_argument(
+        "--role",
+        dest="hub_role",
+        default="city",
+        choices=ROLES,
+        help="city (default), or province: receive the city hubs' escalations",
+    )
+    calendar_cli.add_hub_arguments(sub.add_parser("calendar", help="import the exam calendar the rules require"))
 
 
 def run(args: argparse.Namespace) -> int:
     if args.hub_command == "user":
         return user_cli.run(args)
+    if args.hub_command == "audit":
+        return audit_cli.run(args)
+    if args.hub_command == "calendar":
+        return calendar_cli.run_hub(args)
     if args.config is None:
         print("sitewatch hub: --config FILE is required", file=sys.stderr)
         return 2
@@ -225,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     except HubConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    hub = Hub(config)
+    hub = Hub(config, role=args.hub_role)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("%s received, stopping", signal.Signals(signum).name)

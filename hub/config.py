@@ -15,6 +15,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from hub.errors import HubConfigError
+from hub.notify.settings import EscalationSection, NotifySection, ProvinceSection, resolve_files
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
@@ -116,6 +117,36 @@ class DeliverySection(_Section):
     resend_every_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
 
 
+class RulesSection(_Section):
+    """The rules engine (hub/rules/engine.py): timing of evaluation, hysteresis and the go / no-go."""
+
+    enabled: bool = True
+    tick_s: Annotated[float, Field(ge=0.1, le=10.0)] = 1.0
+    # After a start or a database outage, wait until the writer has stored this long: device states still
+    # queued would otherwise read as stale and raise "not reporting" everywhere.
+    settle_s: Annotated[float, Field(ge=0.0, le=600.0)] = 10.0
+    # Jammer and reader findings: how long one must hold before it is an alert, and be gone before it clears.
+    critical_after_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 10.0
+    warning_after_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 60.0
+    clear_after_s: Annotated[float, Field(ge=0.0, le=3600.0)] = 30.0
+    # A device state older than this says nothing about now.
+    stale_after_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 30.0
+    # The two-person rule (V6) and vault visits outside the authorised windows (V7).
+    vault_alone_after_s: Annotated[float, Field(ge=0.0, le=600.0)] = 8.0
+    vault_outside_window_after_s: Annotated[float, Field(ge=0.0, le=600.0)] = 5.0
+    vault_clear_after_s: Annotated[float, Field(ge=0.0, le=600.0)] = 2.0
+    # People may be in the vault this long before each session starts (papers taken out), after it ends
+    # (papers returned), after custody opens (papers stored) and before it ends (papers collected).
+    vault_handout_minutes: Annotated[float, Field(ge=0.0, le=720.0)] = 60.0
+    vault_return_minutes: Annotated[float, Field(ge=0.0, le=720.0)] = 60.0
+    vault_arrival_minutes: Annotated[float, Field(ge=0.0, le=720.0)] = 60.0
+    # The go / no-go: how long before each session it runs, and how often a red one runs again until green.
+    gonogo_lead_minutes: Annotated[float, Field(ge=0.0, le=24 * 60.0)] = 30.0
+    gonogo_recheck_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
+    max_clock_offset_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 1.0
+    require_probe: bool = True
+
+
 class HubConfig(_Section):
     # Required (though every key in it has a default): a top-level [hub] table is how
     # ``sitewatch check-config`` tells a hub config from an agent config.
@@ -126,6 +157,10 @@ class HubConfig(_Section):
     liveness: LivenessSection = LivenessSection()
     delivery: DeliverySection = DeliverySection()
     web: WebSection = WebSection()
+    escalation: EscalationSection = EscalationSection()
+    notify: NotifySection = NotifySection()
+    province: ProvinceSection = ProvinceSection()
+    rules: RulesSection = RulesSection()
 
     def dsn(self) -> str:
         """The database DSN, reading ``dsn_file`` if that is how it is given."""
@@ -170,6 +205,7 @@ def load_config(path: str | Path) -> HubConfig:
         raise HubConfigError(file, "", f"not valid TOML: {exc}") from exc
     config = parse_config(data, file)
     config = _resolve_tls(config, Path(path))
+    config = config.model_copy(update=resolve_files(config.notify, config.province, Path(path)))
     dsn_file = config.database.dsn_file
     if dsn_file is not None:
         if not dsn_file.is_absolute():
