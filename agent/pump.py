@@ -58,6 +58,7 @@ class Pump:
         *,
         resend_after_s: float = 30.0,
         batch: int = 200,
+        window: int = 1000,
         puback_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -65,6 +66,10 @@ class Pump:
         self.link = link
         self.sink = sink
         self.resend_after_s = resend_after_s
+        # At most this many records published and not yet confirmed: after an outage a hundred agents
+        # replaying hours each must not bury the hub (measured: without a window, re-sends piled up).
+        self.window = window
+        self._resend_delay = resend_after_s
         self.batch = batch
         self.puback_timeout_s = puback_timeout_s
         self.counters = PumpCounters()
@@ -115,7 +120,10 @@ class Pump:
         self._maybe_resend()
         while self.link.connected:
             self._apply_downlink()  # a long replay must not keep the hub's acks waiting
-            records = self.outbox.pending(after=self._cursor, limit=self.batch)
+            room = self.window - self._in_flight()
+            if room <= 0:
+                return  # the hub's confirmations wake the pump again
+            records = self.outbox.pending(after=self._cursor, limit=min(self.batch, room))
             if not records or not self._publish(records):
                 return
 
@@ -166,17 +174,27 @@ class Pump:
             self.counters.published += 1
         return len(handles) == len(records)
 
-    def _maybe_resend(self) -> None:
+    def _in_flight(self) -> int:
+        """Published records not yet confirmed (those below the oldest one still stored are done)."""
         oldest = self.outbox.pending(after=0, limit=1)
         if not oldest:
             self._sent.clear()
-            return
+            return 0
         first = oldest[0][0]
         while self._sent and self._sent[0][0] < first:
             self._sent.popleft()
-        if self._sent and self._sent[0][0] == first and self._mono() - self._sent[0][1] > self.resend_after_s:
+        return len(self._sent)
+
+    def _maybe_resend(self) -> None:
+        if not self._in_flight():
+            return
+        first_pos, sent_at = self._sent[0]
+        oldest = self.outbox.pending(after=0, limit=1)
+        if oldest and oldest[0][0] == first_pos and self._mono() - sent_at > self._resend_delay:
             self.counters.resends += 1
-            self._rewind(f"seq unconfirmed for {self.resend_after_s:g} s")
+            self._rewind(f"seq unconfirmed for {self._resend_delay:g} s")
+            # A hub that is merely slow must not get everything again every few seconds: back off.
+            self._resend_delay = min(self._resend_delay * 2, self.resend_after_s * 8)
 
     def _rewind(self, why: str) -> None:
         if self._cursor:
@@ -194,7 +212,10 @@ class Pump:
                 kind = parse_topic(topic).kind
                 if kind == "ack":
                     ack = decode_ack(payload)
-                    self.counters.confirmed += self.outbox.confirm(ack.boot, ack.ranges)
+                    confirmed = self.outbox.confirm(ack.boot, ack.ranges)
+                    self.counters.confirmed += confirmed
+                    if confirmed:
+                        self._resend_delay = self.resend_after_s  # the hub keeps up again
                 elif kind == "command":
                     self._command(payload)
             except ProtocolError as exc:

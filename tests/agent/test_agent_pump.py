@@ -198,3 +198,34 @@ def test_thinning_reports_reach_the_caller() -> None:
         reports += sink.send(topic_for(PATH, "heartbeat"), beat(seq), periodic=True)
     assert sum(r.count for r in reports) == 119 - box.stats().depth
     assert reports[0].first_seq == 1
+
+
+def test_no_more_than_the_window_is_unconfirmed_and_confirmations_open_it_again() -> None:
+    pump, link, sink, _box, _clock = make()
+    pump.window = 3
+    for seq in range(1, 8):
+        sink.send(topic_for(PATH, "event"), event(seq))
+    pump.step()
+    assert link.seqs() == [(0, False), (1, False), (2, False)]  # the birth record counts too
+    pump.step()
+    assert len(link.seqs()) == 3  # nothing more until the hub confirms
+    pump.on_message(topic_for(PATH, "ack"), ack((0, 1)))
+    pump.step()
+    assert link.seqs()[3:] == [(3, False), (4, False)]
+
+
+def test_resends_back_off_while_the_hub_confirms_nothing() -> None:
+    pump, _link, sink, _box, clock = make(resend_after_s=10)
+    sink.send(topic_for(PATH, "event"), event(1))
+    pump.step()
+    times = []
+    for _ in range(80):
+        clock.t += 1
+        before = pump.counters.resends
+        pump.step()
+        if pump.counters.resends > before:
+            times.append(clock.t - 100)
+    assert times[:3] == [11, 32, 73]  # 10 s, then 20 s, then 40 s after each re-send
+    pump.on_message(topic_for(PATH, "ack"), ack((0, 0)))
+    pump.step()
+    assert pump._resend_delay == 10  # progress resets the back-off
