@@ -83,6 +83,6 @@ def parse_topic(topic: str) -> Topic:
     return Topic(path, kind)  # type: ignore[arg-type]  # checked against the Literal above
 
 
-def up_subscription() -> str:
-    """The hub's subscription filter for everything agents send."""
-    return f"{ROOT}/{VERSION_SEGMENT}/+/+/+/+"
+def up_subscriptions() -> list[str]:
+    """The hub's filters: one per agent → hub kind, so the hub never receives its own acks and commands."""
+    return [f"{ROOT}/{VERSION_SEGMENT}/+/+/+/{kind}" for kind in sorted(UP_KINDS)]

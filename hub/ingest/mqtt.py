@@ -34,7 +34,7 @@ from hub.ingest.inbound import Inbound
 from hub.stats import Stats
 from protocol.codec import encode
 from protocol.messages import Ack, Command
-from protocol.topics import AgentPath, topic_for, up_subscription
+from protocol.topics import AgentPath, topic_for, up_subscriptions
 
 log = logging.getLogger("sitewatch.hub.ingest")
 
@@ -53,11 +53,13 @@ class MqttIngest:
         self._config = config
         self._inbox = inbox
         self._stats = stats
-        self._subscription = subscription or up_subscription()
+        # One filter per agent → hub kind rather than one wildcard: the hubs' own acks and commands to
+        # agents then never come back to them (a shared subscription cannot use no-local).
+        self._subscriptions = [subscription] if subscription else up_subscriptions()
         if config.shared_group is not None:
             # The broker hands each message to one member of the group; retained messages are not sent
             # to shared subscriptions, which is fine: liveness lives in the database, not in memory.
-            self._subscription = f"$share/{config.shared_group}/{self._subscription}"
+            self._subscriptions = [f"$share/{config.shared_group}/{f}" for f in self._subscriptions]
         self._lock = threading.Lock()
         self._was_connected = False
         self._client = paho.Client(
@@ -152,7 +154,7 @@ class MqttIngest:
             noLocal=self._config.shared_group is None,
             retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB,
         )
-        client.subscribe(self._subscription, options=options)
+        client.subscribe([(f, options) for f in self._subscriptions])
         self._stats.set_mqtt_connected(True)
         with self._lock:
             again = self._was_connected
@@ -183,7 +185,7 @@ class MqttIngest:
     ) -> None:
         for code in codes:
             if code.is_failure:
-                log.error("MQTT broker refused our subscription to %s: %s", self._subscription, code)
+                log.error("MQTT broker refused one of our subscriptions %s: %s", self._subscriptions, code)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
         try:

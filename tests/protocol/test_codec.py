@@ -15,7 +15,7 @@ from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicEr
 from protocol.examples import examples
 from protocol.messages import Command, Heartbeat
 from protocol.schema_export import README, SCHEMA_DIR, examples_section, render, schemas
-from protocol.topics import AgentPath, parse_topic, topic_for, up_subscription
+from protocol.topics import AgentPath, parse_topic, topic_for, up_subscriptions
 
 PATH = AgentPath("jinan", "s01", "a1")
 UP_KINDS = ["birth", "death", "heartbeat", "state", "event", "snapshot"]
@@ -114,7 +114,10 @@ def test_topic_builder_and_parser_agree() -> None:
     topic = topic_for(PATH, "state")
     assert topic == "sw/v1/jinan/s01/a1/state"
     assert parse_topic(topic).path.agent_id == "jinan/s01/a1"
-    assert up_subscription() == "sw/v1/+/+/+/+"
+    filters = up_subscriptions()
+    assert "sw/v1/+/+/+/heartbeat" in filters
+    assert len(filters) == 6
+    assert not any(f.endswith(("/ack", "/command")) for f in filters)
 
 
 def test_naive_device_time_is_rejected_when_building() -> None:
