@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-# 99000019880808002X is generated test data: region code 99 belongs to no place, so it is no one's number.
-
 import random
 from datetime import date
 
