@@ -822,6 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     p.add_argument("--profile", type=Path, metavar="FILE", help="py-spy the hub for 10 s after (a), raw stacks to FILE")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,d")
+    p.add_argument("--keep-workdir", action="store_true", help="keep the hubs' logs and configs for a post-mortem")
     p.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "results")
     # helper roles
     p.add_argument("--host")
@@ -898,7 +899,10 @@ def run(args: argparse.Namespace) -> int:
         ingest["bench_s"] = round(time.monotonic() - began, 1)
     finally:
         stack.destroy()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep_workdir:
+            sys.stderr.write(f"kept the work directory (hub logs, configs): {workdir}\n")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "ingest.json").write_text(json.dumps(ingest, indent=2) + "\n", encoding="utf-8")
     if writer is not None:

@@ -68,7 +68,9 @@ class Step:
 
 
 def _online(state: AgentLiveness, boot: str, now: datetime, started_at: datetime | None) -> Step:
-    new = replace(state, boot=boot, started_at=started_at, online=True, offline_reason=None, last_seen=now)
+    # Built directly rather than with dataclasses.replace: this runs for every message the hub stores,
+    # and replace() was the largest Python cost in a profile of the writer's batch.
+    new = AgentLiveness(state.agent_id, boot, started_at, True, None, now)
     went = () if state.online else (WentOnline(state.agent_id, boot, now),)
     return Step(new, went)
 

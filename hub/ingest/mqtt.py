@@ -9,7 +9,10 @@ Receive Maximum asks the broker to cap how many unacked messages it sends us at 
 100-agent replay (bench/ingest.py), Mosquitto 2.0.11 still pushed far more than that, and a message
 refused for a full queue is not acked, so it waits until the next session resume: the queue is therefore
 sized well past the cap (its depth is the ``queue_depth`` gauge in /healthz) and a full queue is an
-error in the log, not a routine event.
+error in the log, not a routine event.  A broker that honours the cap can never fill it (1,000 unacked
+against 100,000 places), so refusals — and the stale in-flight copies they leave at the broker — happen
+only with one that does not, where those copies hold no window open; the agents' outboxes send the
+refused records again (unconfirmed for 30 s).
 """
 
 from __future__ import annotations
@@ -40,6 +43,20 @@ log = logging.getLogger("sitewatch.hub.ingest")
 
 RECEIVE_MAXIMUM = 1000
 QUEUE_SIZE = 100 * RECEIVE_MAXIMUM
+# A shared-subscription member's session expiry, unless the config sets one.  Mosquitto keeps handing a
+# disconnected member with a live session its share of the group's messages (eclipse-mosquitto #1747,
+# #2662), so a killed member's share would otherwise wait at the broker for the single-hub default
+# (3,600 s).  Two minutes covers a restart or a redeploy of that member; past that nothing is lost: the
+# agents re-send whatever stays unconfirmed (after 30 s, backing off to 240 s) and the members still
+# connected store it.
+SHARED_MEMBER_SESSION_EXPIRY_S = 120
+
+
+def session_expiry_s(config: MqttSection) -> int:
+    """The Session Expiry Interval this hub asks for: the config's, or a short one for a group member."""
+    if config.shared_group is not None and "session_expiry_s" not in config.model_fields_set:
+        return SHARED_MEMBER_SESSION_EXPIRY_S
+    return config.session_expiry_s
 
 
 def new_inbox() -> queue.Queue[Inbound]:
@@ -84,7 +101,7 @@ class MqttIngest:
     def start(self) -> None:
         """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves __init__ unannotated
-        props.SessionExpiryInterval = self._config.session_expiry_s
+        props.SessionExpiryInterval = session_expiry_s(self._config)
         props.ReceiveMaximum = RECEIVE_MAXIMUM
         try:
             self._client.connect_async(
@@ -130,6 +147,20 @@ class MqttIngest:
         info = self._client.publish(topic, encode(command), qos=1)
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             self._stats.add("command_failures")
+
+    def publish_calendar(self, agent_id: str, payload: bytes) -> bool:
+        """Retain an agent's calendar on its own topic (thread-safe); False when not queued, to be tried again.
+
+        Not queued while disconnected: the pusher tries every tick, and paho would keep each attempt.
+        """
+        if not self._client.is_connected():
+            return False
+        topic = topic_for(AgentPath.from_agent_id(agent_id), "calendar")
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._stats.add("calendar_failures")
+            return False
+        return True
 
     def stop(self) -> None:
         self._client.disconnect()

@@ -1,4 +1,7 @@
-"""The writer thread: batch, decode, store in one transaction, commit, then ack.
+"""The writer: batch, decode, store in one transaction, commit, then ack.
+
+Batches close at 1,000 messages or 200 ms after their first, whichever comes first.  Decoding the next
+batch (a helper thread) overlaps storing this one, which spends most of its time waiting on PostgreSQL.
 
 Acks go out only after the commit, in arrival order, so a message the broker considers delivered is
 always in the database (quarantined or stored).  While the database is down the same batch is retried
@@ -14,10 +17,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from hub.errors import StoreError, StoreUnavailable
+from hub.errors import IngestError, StoreError, StoreUnavailable
 from hub.ingest.acks import SeqRanges, confirmations
 from hub.ingest.decode import decode_batch, is_downlink
 from hub.ingest.inbound import Inbound
@@ -41,6 +45,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A decoded batch waiting to be stored: every message to ack, and the agents' ones as store items."""
+
+    batch: list[Inbound]  # in arrival order, downlink echoes included: all are acked after the commit
+    data: list[Inbound]
+    items: list[Item]  # data, decoded, in the same order
+
+
 class Writer:
     def __init__(
         self,
@@ -50,7 +63,7 @@ class Writer:
         stats: Stats,
         *,
         confirm: Confirm | None = None,
-        max_batch: int = 500,
+        max_batch: int = 1000,
         max_wait_s: float = 0.2,
         max_backoff_s: float = 5.0,
         clock: Callable[[], datetime] = _utcnow,
@@ -72,10 +85,51 @@ class Writer:
         return 0.0 if since is None else time.monotonic() - since
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
+        """Store and ack batches until ``stop``, decoding the next batch while this one is being stored.
+
+        Two stages: a helper thread collects and decodes batch N+1 (Python work, holding the GIL) while
+        this thread waits on PostgreSQL for batch N (which releases it).  One prepared batch at most
+        waits between them, and this thread alone stores and acks, so acks stay in arrival order.  A
+        batch decoded but not stored when we stop is never acked: the broker sends it again.
+        """
+        ready: queue.Queue[_Prepared] = queue.Queue(maxsize=1)
+        halt = threading.Event()
+        died = threading.Event()
+
+        def prepare_loop() -> None:
+            try:
+                self._prepare_loop(stop, halt, ready)
+            except Exception:
+                log.exception("the ingest decoding stage crashed")
+                died.set()
+
+        decoder = threading.Thread(target=prepare_loop, name="hub-ingest-decode", daemon=True)
+        decoder.start()
+        try:
+            while not stop.is_set():
+                if died.is_set():
+                    raise IngestError("the ingest decoding stage crashed; restarting the writer")
+                try:
+                    prepared = ready.get(timeout=0.25)
+                except queue.Empty:
+                    continue
+                self._commit(prepared, stop)
+        finally:
+            halt.set()
+            decoder.join()
+
+    def _prepare_loop(self, stop: threading.Event, halt: threading.Event, ready: queue.Queue[_Prepared]) -> None:
+        while not (stop.is_set() or halt.is_set()):
             batch = self.collect(stop)
-            if batch:
-                self.process(batch, stop)
+            if not batch:
+                continue
+            prepared = self.prepare(batch)
+            while not (stop.is_set() or halt.is_set()):
+                try:
+                    ready.put(prepared, timeout=0.25)
+                    break
+                except queue.Full:
+                    continue
 
     def collect(self, stop: threading.Event) -> list[Inbound]:
         """Wait for a first message, then take more until the batch is full or ``max_wait_s`` passed."""
@@ -86,6 +140,14 @@ class Writer:
         batch = [first]
         deadline = time.monotonic() + self._max_wait_s
         while len(batch) < self._max_batch and not stop.is_set():
+            # Take what is already queued without waiting: under load the batch fills from here.
+            try:
+                while len(batch) < self._max_batch:
+                    batch.append(self._inbox.get_nowait())
+            except queue.Empty:
+                pass
+            else:
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -95,28 +157,31 @@ class Writer:
                 break
         return batch
 
+    def prepare(self, batch: Sequence[Inbound]) -> _Prepared:
+        """Decode a batch (pure CPU work: no database, no acks)."""
+        # Acks and commands the hubs publish to agents come back through the wildcard subscription
+        # when a shared one cannot use no-local; they are ours, not agents' data.
+        data = [m for m in batch if not is_downlink(m.topic)]
+        return _Prepared(list(batch), data, decode_batch(data))
+
     def process(self, batch: Sequence[Inbound], stop: threading.Event) -> bool:
         """Store and ack one batch; False if stopped before it could be stored (nothing acked)."""
-        downlink = [m for m in batch if is_downlink(m.topic)]
-        if downlink:
-            # Acks and commands the hubs publish to agents come back through the wildcard subscription
-            # when a shared one cannot use no-local; they are ours, not agents' data.
-            for inbound in downlink:
-                self._ack(inbound.mid, inbound.qos)
-            self._stats.add("downlink_ignored", len(downlink))
-            batch = [m for m in batch if not is_downlink(m.topic)]
-            if not batch:
-                return True
-        items = decode_batch(batch)
-        result = self._store_with_retry(batch, items, stop)
-        if result is None:
-            return False
-        self._count(result)
-        for inbound in batch:
+        return self._commit(self.prepare(batch), stop)
+
+    def _commit(self, prepared: _Prepared, stop: threading.Event) -> bool:
+        if prepared.items:
+            result = self._store_with_retry(prepared.data, prepared.items, stop)
+            if result is None:
+                return False
+            self._count(result)
+        ignored = len(prepared.batch) - len(prepared.data)
+        if ignored:
+            self._stats.add("downlink_ignored", ignored)
+        for inbound in prepared.batch:
             self._ack(inbound.mid, inbound.qos)
-        self._stats.add("acked", len(batch))
+        self._stats.add("acked", len(prepared.batch))
         if self._confirm is not None:
-            for (agent, boot), ranges in confirmations(items).items():
+            for (agent, boot), ranges in confirmations(prepared.items).items():
                 self._confirm(agent, boot, ranges)
                 self._stats.add("confirmations")
         return True

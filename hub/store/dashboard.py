@@ -209,7 +209,7 @@ def site_detail(
         ).fetchall()
         ids = [r[0] for r in agent_rows]
         device_rows = conn.execute(
-            "SELECT agent_id, device_id, kind, driver, room, label, status, details, updated_at"
+            "SELECT agent_id, device_id, kind, driver, room, label, status, details, updated_at, identity"
             " FROM devices WHERE agent_id = ANY(%s) ORDER BY agent_id, kind, device_id",
             (ids,),
         ).fetchall()
@@ -227,8 +227,10 @@ def site_detail(
     if not agent_rows and not alert_rows:
         return None
     devices: dict[str, list[DeviceRow]] = defaultdict(list)
-    for agent_id, device_id, kind, driver, room, label, status, details, updated_at in device_rows:
-        devices[agent_id].append(DeviceRow(device_id, kind, driver, room, label, status, dict(details), updated_at))
+    for agent_id, device_id, kind, driver, room, label, status, details, updated_at, identity in device_rows:
+        devices[agent_id].append(
+            DeviceRow(device_id, kind, driver, room, label, status, dict(details), updated_at, identity)
+        )
     agents = tuple(
         AgentRow(agent_id, c, s, name, boot, started, sw, online, reason, seen, tuple(devices.get(agent_id, ())))
         for agent_id, c, s, name, boot, started, sw, online, reason, seen in agent_rows

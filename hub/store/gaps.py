@@ -19,12 +19,15 @@ from hub.store.connection import Connection, mapped_errors
 
 SEQUENCE_GAP = "sequence_gap"
 
-# Every seq an agent's boot is known to have delivered: stored, or quarantined with a readable key.
+# Every seq an agent's boot is known to have delivered: stored, or quarantined with a readable key.  Each
+# table is cut by the device time of its rows (births too): a birth cut by receive time would count a
+# replayed boot's seq 0 and none of its older readings, a false hole across the whole backlog.
 _SEEN = """
     SELECT agent_id, boot, seq, received_at FROM heartbeats WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM events WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM device_states WHERE time > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM snapshots WHERE time > %(since)s
+    UNION ALL SELECT agent_id, boot, seq, received_at FROM agent_births WHERE born_at > %(since)s
     UNION ALL SELECT agent_id, boot, seq, received_at FROM quarantine
         WHERE agent_id IS NOT NULL AND received_at > %(since)s
 """

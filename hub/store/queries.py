@@ -27,15 +27,17 @@ def sites_snapshot(conn: Connection) -> SitesSnapshot:
             " FROM agents ORDER BY city, site, agent_id"
         ).fetchall()
         device_rows = conn.execute(
-            "SELECT agent_id, device_id, kind, driver, room, label, status, details, updated_at"
+            "SELECT agent_id, device_id, kind, driver, room, label, status, details, updated_at, identity"
             " FROM devices ORDER BY agent_id, kind, device_id"
         ).fetchall()
         alert_rows = conn.execute(
             "SELECT city, site, count(*) FROM alerts WHERE closed_at IS NULL GROUP BY city, site"
         ).fetchall()
     devices: dict[str, list[DeviceRow]] = defaultdict(list)
-    for agent_id, device_id, kind, driver, room, label, status, details, updated_at in device_rows:
-        devices[agent_id].append(DeviceRow(device_id, kind, driver, room, label, status, dict(details), updated_at))
+    for agent_id, device_id, kind, driver, room, label, status, details, updated_at, identity in device_rows:
+        devices[agent_id].append(
+            DeviceRow(device_id, kind, driver, room, label, status, dict(details), updated_at, identity)
+        )
     agents = tuple(
         AgentRow(agent_id, city, site, name, boot, started, sw, online, reason, seen, tuple(devices.get(agent_id, ())))
         for agent_id, city, site, name, boot, started, sw, online, reason, seen in agent_rows

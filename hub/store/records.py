@@ -82,6 +82,8 @@ class DeviceRow:
     status: str
     details: dict[str, Any]
     updated_at: datetime | None
+    # the hardware in this slot as the latest birth announced it (an ID-card reader's SAM id)
+    identity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,8 +54,8 @@ def site_views(conn: Connection, sites: Collection[str], now: datetime) -> dict[
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         agent_rows = conn.execute(
             "SELECT a.agent_id, a.city || '/' || a.site, a.online, a.last_seen, hb.time, hb.received_at,"
-            " hb.outbox_depth FROM agents a LEFT JOIN LATERAL ("
-            "  SELECT h.time, h.received_at, h.outbox_depth FROM heartbeats h"
+            " hb.outbox_depth, hb.calendar_version FROM agents a LEFT JOIN LATERAL ("
+            "  SELECT h.time, h.received_at, h.outbox_depth, h.calendar_version FROM heartbeats h"
             "  WHERE h.agent_id = a.agent_id AND NOT h.historical ORDER BY h.time DESC LIMIT 1"
             " ) hb ON true WHERE a.city || '/' || a.site = ANY(%s) ORDER BY a.agent_id",
             (wanted,),
@@ -69,7 +69,7 @@ def site_views(conn: Connection, sites: Collection[str], now: datetime) -> dict[
     agents: dict[str, list[AgentSeen]] = {}
     site_of: dict[str, str] = {}
     offsets: dict[str, timedelta] = {}
-    for agent_id, site, online, last_seen, hb_time, hb_received, outbox in agent_rows:
+    for agent_id, site, online, last_seen, hb_time, hb_received, outbox, held in agent_rows:
         offset = None if hb_time is None else (hb_time - hb_received)
         if offset is not None:
             offsets[agent_id] = offset
@@ -81,6 +81,7 @@ def site_views(conn: Connection, sites: Collection[str], now: datetime) -> dict[
                 clock_offset_s=None if offset is None else offset.total_seconds(),
                 outbox_depth=None if outbox is None else int(outbox),
                 last_seen=last_seen,
+                calendar_version=held,
             )
         )
     devices: dict[str, list[DeviceSeen]] = {}

@@ -87,3 +87,20 @@ def test_runs_the_agent_reported_thinning_are_recorded_without_an_alert(store_co
     assert (report.opened, report.thinned) == ([], [Hole(AGENT, BOOT, 3, 8)])
     assert _gap_alerts(store_conn) == []
     assert store_conn.execute("SELECT outcome, closed_at IS NOT NULL FROM seq_gaps").fetchall() == [("thinned", True)]
+
+
+def test_a_long_replay_shows_no_false_hole_before_its_window(store_conn: Connection) -> None:
+    """A boot replayed hours late: its birth (seq 0) and its early readings are older than the window by
+    device time, though all were received just now; only the readings inside the window are judged."""
+    migrate(store_conn)
+    received = T0 + timedelta(hours=3)
+    apply_batch(store_conn, [Accepted(birth(BOOT), received)], received)
+    readings = [heartbeat(BOOT, seq, ts=T0 + timedelta(minutes=seq)) for seq in range(1, 181)]
+    apply_batch(store_conn, [Accepted(m, received) for m in readings], received)
+    now = received + timedelta(seconds=60)
+    report = track_gaps(store_conn, now, timeout_s=30, window_s=2 * 3600, resend_every_s=60)
+    assert (report.opened, report.resend) == ([], [])
+    # A real hole inside the window is still found.
+    store_conn.execute("DELETE FROM heartbeats WHERE seq BETWEEN 150 AND 152")
+    report = track_gaps(store_conn, now + timedelta(seconds=1), timeout_s=30, window_s=2 * 3600, resend_every_s=60)
+    assert report.opened == [Hole(AGENT, BOOT, 150, 152)]
