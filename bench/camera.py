@@ -5,14 +5,19 @@
 Needs the footage in ``../shared/footage`` beside the repository.  Measured in one run, on this machine:
 
 * CPU per camera: the analyser at 2 fps (320×180 grey for motion and tamper checks, HOG only when
-  something moves or someone is counted) on decoded frames of the one-by-one room — busy: a person comes
-  and goes; idle: the empty room, the vault's usual state.  Against it, the *raw cost*: the same OpenCV and
-  numpy calls on the same frames in a bare loop (HOG on exactly the frames the analyser ran it on), so the
-  ratio is what our structure adds.  Decoding is reported apart: it depends on the camera's stream, not
-  on us (a 10 fps 768×432 H.264 stream here).
-* Memory: a child process running four camera drivers (the footage file, looped) for 8 s, against a
-  child that only imports cv2 and numpy and decodes one frame; the issue's limit is 1.25× bare + 10 MB a
-  camera.
+  motion may have changed the count: on motion in an empty room, on every moving frame while the count is
+  in doubt, when motion starts or stops, and every 6 s / 10 s while a settled count moves / stands still;
+  around where people were and something moved, and only at their size when nothing moved beyond them)
+  on decoded frames of the one-by-one room with its default settings — busy: a person comes and goes, six
+  visits in 140 s; idle: the empty room, the vault's usual state.  Against it, the *raw cost*: the same
+  OpenCV and numpy calls on the same frames in a bare loop (HOG on exactly the frames, and over exactly
+  the columns, the analyser ran it on), so the ratio is what our structure adds.  Decoding is reported
+  apart: it depends on the camera's stream, not on us (a 10 fps 768×432 H.264 stream here).
+* Memory: a child process that imports what the agent's process imports (``agent.cli``: runner, MQTT
+  link, outbox, every driver module through the registry) and runs four camera drivers (the footage file,
+  looped; one grab thread each, one analysis thread for all) for 8 s, against a child that only imports cv2
+  and numpy and decodes one frame; the issue's limit is 1.25× bare + 10 MB a camera.  The same with only
+  the camera modules imported is reported beside it.
 * Counting: mean absolute error of the people count per frame on each clip (ambiguous frames left out),
   with each clip's camera settings as in tests/camera/test_camera_counting.py.
 
@@ -24,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -37,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 FOOTAGE = (ROOT.parent / "shared" / "footage").resolve()
 
+import common  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -44,7 +49,7 @@ from agent.drivers.camera.analysis import image  # noqa: E402
 from agent.drivers.camera.analysis.alignment import ReferenceMatcher  # noqa: E402
 from agent.drivers.camera.analysis.analyser import CameraAnalyser  # noqa: E402
 from agent.drivers.camera.analysis.baseline import Baseline, make_baseline  # noqa: E402
-from agent.drivers.camera.analysis.people import PeopleDetector  # noqa: E402
+from agent.drivers.camera.analysis.people import Box, PeopleDetector, PeopleSeen  # noqa: E402
 from agent.drivers.camera.analysis.settings import AnalysisSettings  # noqa: E402
 from agent.drivers.camera.capture import open_file_once  # noqa: E402
 
@@ -62,21 +67,7 @@ CLIPS: dict[str, tuple[AnalysisSettings, int]] = {
 
 
 def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu_model": model or platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "opencv": cv2.__version__,
-    }
+    return {**common.machine(), "opencv": cv2.__version__}
 
 
 def decode(name: str, step: int = 1) -> tuple[list[np.ndarray[Any, Any]], float]:
@@ -110,24 +101,48 @@ def room_baseline(empty: list[np.ndarray[Any, Any]]) -> Baseline:
 # --- CPU ------------------------------------------------------------------------------------------
 
 
-def pipeline(frames: list[np.ndarray[Any, Any]], baseline: Baseline, rounds: int) -> tuple[float, list[bool], int]:
-    """CPU seconds per frame of the analyser, which frames it ran the people detectors on, and frames fed."""
-    looked: list[bool] = []
+class _Recording(PeopleDetector):
+    """The analyser's own detector, noting which frames it looked at and where, for the raw loop."""
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        super().__init__(settings)
+        self.regions: list[Box | None] = []
+        self.smallest: list[float | None] = []
+
+    def detect(
+        self, frame: np.ndarray[Any, Any], region: Box | None = None, smallest: float | None = None
+    ) -> PeopleSeen:
+        self.regions.append(region)
+        self.smallest.append(smallest)
+        return super().detect(frame, region, smallest)
+
+
+# Per frame: whether the people detectors looked, where (None: the whole frame) and for whom (the smallest
+# person's height; None: anyone).
+Looks = list[tuple[bool, Box | None, float | None]]
+
+
+def pipeline(frames: list[np.ndarray[Any, Any]], baseline: Baseline, rounds: int) -> tuple[float, Looks, int]:
+    """CPU seconds per frame of the analyser, where it ran the people detectors, and frames fed."""
+    looks: Looks = []
     spent, fed = 0.0, 0
     for _ in range(rounds):
-        analyser = CameraAnalyser(AnalysisSettings(), baseline)
+        detector = _Recording(AnalysisSettings())
+        analyser = CameraAnalyser(AnalysisSettings(), baseline, detector)
         t = 0.0
         started = time.thread_time()
         for frame in frames:
-            analysis, _changes = analyser.frame(t, frame)
-            looked.append(analysis.seen is not None)
+            before = len(detector.regions)
+            analyser.frame(t, frame)
+            looked = len(detector.regions) > before
+            looks.append((looked, detector.regions[-1] if looked else None, detector.smallest[-1] if looked else None))
             t += 1.0 / FPS
         spent += time.thread_time() - started
         fed += len(frames)
-    return spent / fed, looked[: len(frames)], fed
+    return spent / fed, looks[: len(frames)], fed
 
 
-def raw(frames: list[np.ndarray[Any, Any]], baseline: Baseline, looked: list[bool], rounds: int) -> float:
+def raw(frames: list[np.ndarray[Any, Any]], baseline: Baseline, looks: Looks, rounds: int) -> float:
     """The same OpenCV and numpy calls without the analyser around them: CPU seconds per frame."""
     settings = AnalysisSettings()
     size = baseline.size
@@ -143,9 +158,8 @@ def raw(frames: list[np.ndarray[Any, Any]], baseline: Baseline, looked: list[boo
         previous = None
         started = time.thread_time()
         for index, frame in enumerate(frames):
-            grey = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), size, interpolation=cv2.INTER_AREA)
-            grey.std()
-            grey.mean()
+            grey = image.grey_small(frame, size)
+            cv2.meanStdDev(grey)
             image.neighbour_correlation(grey)
             if previous is not None:
                 np.array_equal(grey, previous)
@@ -157,8 +171,10 @@ def raw(frames: list[np.ndarray[Any, Any]], baseline: Baseline, looked: list[boo
             small = cv2.resize(grey, half, interpolation=cv2.INTER_AREA)
             mask = cv2.morphologyEx(mog.apply(small), cv2.MORPH_OPEN, kernel)
             cv2.countNonZero(mask)
-            if looked[index]:
-                hog.detect(frame)
+            cv2.boundingRect(mask)
+            looked, region, smallest = looks[index]
+            if looked:
+                hog.detect(frame, region, smallest)
         spent += time.thread_time() - started
     return spent / (rounds * len(frames))
 
@@ -171,18 +187,24 @@ def cpu() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, frames, rounds in (("busy", busy, 3), ("idle", idle, 3)):
         # Warm both up once, then alternate them so neither gets the warmer caches or a quieter moment.
-        _, looked, _ = pipeline(frames, baseline, 1)
-        raw(frames, baseline, looked, 1)
+        _, looks, _ = pipeline(frames, baseline, 1)
+        raw(frames, baseline, looks, 1)
         per_frame = bare = 0.0
         fed = 0
         for _ in range(rounds):
-            spent, looked, count = pipeline(frames, baseline, 1)
+            spent, looks, count = pipeline(frames, baseline, 1)
             per_frame += spent / rounds
-            bare += raw(frames, baseline, looked, 1) / rounds
+            bare += raw(frames, baseline, looks, 1) / rounds
             fed += count
+        looked = [region for did, region, _ in looks if did]
+        sized = sum(1 for did, _, smallest in looks if did and smallest is not None)
         out[label] = {
             "frames": fed,
-            "detector_share": round(sum(looked) / len(looked), 3),
+            "detector_share": round(len(looked) / len(looks), 3),
+            # Looks that scanned only around where people were and where something moved.
+            "detector_region_share": round(sum(1 for r in looked if r is not None) / max(1, len(looked)), 3),
+            # Looks that searched only for people of the size last seen (nothing moved beyond them).
+            "detector_sized_share": round(sized / max(1, len(looked)), 3),
             "ms_per_frame": round(per_frame * 1000, 3),
             "cpu_pct_per_camera": round(per_frame * FPS * 100, 3),
             "raw_ms_per_frame": round(bare * 1000, 3),
@@ -196,11 +218,14 @@ def cpu() -> dict[str, Any]:
 
 # --- memory ---------------------------------------------------------------------------------------
 
+# The agent process as `sitewatch agent run` is: its entry module first (runner, MQTT link, outbox, driver
+# registry), then four camera drivers; {entry} empty measures the camera modules alone, for comparison.
 CHILD_AGENT = """
 import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 sys.path.insert(0, {root!r})
+{entry}
 from agent.drivers.camera.config import CameraConfig
 from agent.drivers.camera.driver import CameraDriver
 drivers = [CameraDriver(CameraConfig(id=f"cam{{i}}", source={source!r}, loop=True), base_dir=Path("/tmp"))
@@ -250,7 +275,7 @@ def camera():
             continue
         if k % 5 == 0:
             small = cv2.copyMakeBorder(cv2.resize(frame, (320, 180)), 45, 45, 45, 45, cv2.BORDER_REPLICATE)
-            hog.detectMultiScale(small, winStride=(8, 8), padding=(8, 8), scale=1.05)
+            hog.detectMultiScale(small, winStride=(8, 8), padding=(0, 0), scale=1.05)
         k += 1
         time.sleep(0.1)
     cap.release()
@@ -269,7 +294,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {root!r})
 import cv2, numpy
-import agent.config, agent.drivers.camera.driver, agent.drivers.camera.worker, agent.drivers.camera.report
+import agent.cli, agent.drivers.camera.driver, agent.drivers.camera.worker, agent.drivers.camera.report
 rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
 print(rss, 0.0)
 """
@@ -293,11 +318,20 @@ def memory(seconds: float = 8.0) -> dict[str, Any]:
     bare, _ = child(CHILD_BARE.format(source=source))
     bare_four, _ = child(CHILD_BARE_FOUR.format(source=source, seconds=seconds))
     idle, _ = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
-    agent, share = child(CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds))
-    arenas, _ = child(CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds), {"MALLOC_ARENA_MAX": "2"})
+    agent_code = CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds, entry="import agent.cli")
+    agent, share = child(agent_code)
+    cameras_only, _ = child(CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds, entry=""))
+    arenas, _ = child(agent_code, {"MALLOC_ARENA_MAX": "2"})
+    # glibc keeps freed decoder and frame buffers in per-thread arenas: the same agent with malloc told to
+    # return them (one arena, large blocks mmapped, trimmed at once), as a deployment could set it.
+    tuned_env = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+    tuned, _ = child(agent_code, tuned_env)
     limit = 1.25 * bare + 10 * 4
     return {
+        "measured_process": "agent.cli imported (runner, MQTT link, outbox, all driver modules), four camera "
+        "drivers on the looped one-by-one file, default settings, 8 s",
         "rss_mb": round(agent, 1),
+        "rss_mb_camera_modules_only": round(cameras_only, 1),
         "rss_bare_mb": round(bare, 1),
         "rss_limit_mb": round(limit, 1),
         "rss_within_limit": agent <= limit,
@@ -308,6 +342,7 @@ def memory(seconds: float = 8.0) -> dict[str, Any]:
         "rss_per_camera_mb": round((agent - idle) / 4, 1),
         "rss_bare_per_decoder_mb": round((bare_four - bare) / 3, 1),
         "rss_mb_malloc_arena_max_2": round(arenas, 1),
+        "rss_mb_malloc_tuned": round(tuned, 1),
         # All four cameras, each decoding a 10 fps 768×432 H.264 file and analysing 2 fps of it.
         "cpu_pct_4_cameras_with_decode": round(share * 100, 1),
     }
@@ -328,8 +363,9 @@ def accuracy(baseline: Baseline) -> dict[str, Any]:
         for k, frame in enumerate(frames):
             index = k * step
             analysis, _ = analyser.frame(index / rate, frame)
-            if expected[index] is not None:
-                errors.append(abs(analysis.people - expected[index]))
+            want = expected[index]
+            if want is not None:
+                errors.append(abs(analysis.people - want))
         per_clip[name] = {
             "frames": len(errors),
             "mae": round(sum(errors) / len(errors), 3),

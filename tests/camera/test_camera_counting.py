@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from camera_footage import EMPTY, EMPTY_WIDE, ONE_BY_ONE, WALKING, WALKING_PAUSE, fps, frames, truth
+from camera_footage import EMPTY, EMPTY_WIDE, ONE_BY_ONE, WALKING, WALKING_PAUSE, Frame, fps, frames, truth
 from camera_timeline import ALONE_LIMIT_S, alone_alerts
 
 from agent.drivers.camera.analysis.analyser import Analysis, CameraAnalyser, OccupancyChange
 from agent.drivers.camera.analysis.baseline import Baseline
+from agent.drivers.camera.analysis.people import Box, PeopleDetector, PeopleSeen, union
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
 
@@ -112,3 +113,66 @@ def test_wide_room_is_empty_once_the_person_has_gone() -> None:
     run = analyse(EMPTY_WIDE, AnalysisSettings(hog_width=480, hog_border=0.0))
     assert run.counts[12:] == [0] * (len(run.counts) - 12)
     assert max(run.counts[:12]) <= 1
+
+
+# --- where HOG looks ---------------------------------------------------------------------------------
+
+
+def test_hog_in_a_region_finds_the_person_there_and_nobody_elsewhere(room_with_person: list[Frame]) -> None:
+    detector = PeopleDetector(AnalysisSettings())
+    seen = [(frame, detector.detect(frame)) for frame in room_with_person]
+    located = [(frame, union(found.boxes)) for frame, found in seen if found.count == 1]
+    assert len(located) >= 15
+    # Where the whole frame showed someone, the region around them shows them too.
+    again = [detector.detect(frame, box).count for frame, box in located if box is not None]
+    assert sum(again) >= 0.9 * len(located), again
+    # The person stands right of the middle (x 0.4-0.8): a strip at the left edge holds nobody.
+    assert all(found.boxes[0][0] > 0.3 for _, found in seen if found.count == 1)
+    assert not any(detector.detect(frame, (0.0, 0.0, 0.05, 1.0)).count for frame, _ in located)
+
+
+def test_hog_for_a_known_size_finds_that_person_and_not_smaller_ones(room_with_person: list[Frame]) -> None:
+    detector = PeopleDetector(AnalysisSettings())
+    located = [union(found.boxes) for found in map(detector.detect, room_with_person) if found.count == 1]
+    heights = [box[3] - box[1] for box in located if box is not None]
+    assert len(heights) >= 15
+    frames_with = [frame for frame in room_with_person if detector.detect(frame).count == 1]
+    # Looking only for people at least as tall as the shortest seen finds them again...
+    again = [detector.detect(frame, None, min(heights)).count for frame in frames_with]
+    assert sum(again) >= 0.9 * len(frames_with), again
+    # ...and looking for people twice as tall as anyone there finds nobody.
+    assert not any(detector.detect(frame, None, 2 * max(heights)).count for frame in frames_with)
+
+
+class Recording(PeopleDetector):
+    """The real detector, noting where it was asked to look."""
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        super().__init__(settings)
+        self.regions: list[Box | None] = []
+        self.smallest: list[float | None] = []
+
+    def detect(self, frame: Frame, region: Box | None = None, smallest: float | None = None) -> PeopleSeen:
+        self.regions.append(region)
+        self.smallest.append(smallest)
+        return super().detect(frame, region, smallest)
+
+
+def test_the_analyser_scans_the_whole_frame_when_it_may_have_missed_someone(room_baseline: Baseline) -> None:
+    detector = Recording(AnalysisSettings())
+    analyser = CameraAnalyser(AnalysisSettings(), room_baseline, detector)
+    seen: list[tuple[int | None, int]] = []
+    for index, frame in frames(ONE_BY_ONE, step=5, stop=1000):
+        analysis, _ = analyser.frame(index / 10.0, frame)
+        if analysis.seen is not None:
+            seen.append((analysis.seen, analysis.people))
+    assert len(seen) == len(detector.regions)
+    # Most looks scan only a region; the one after a look that saw fewer than counted never does.
+    assert sum(1 for r in detector.regions if r is not None) >= 0.5 * len(seen)
+    after_miss = [detector.regions[k + 1] for k in range(len(seen) - 1) if (seen[k][0] or 0) < seen[k][1]]
+    assert after_miss
+    assert all(region is None for region in after_miss)
+    # Some looks search only for the person already seen, and never the one after a miss.
+    assert any(smallest is not None for smallest in detector.smallest)
+    sized_after_miss = [detector.smallest[k + 1] for k in range(len(seen) - 1) if (seen[k][0] or 0) < seen[k][1]]
+    assert all(smallest is None for smallest in sized_after_miss)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -189,3 +190,36 @@ def test_an_unreachable_camera_is_signal_lost_not_a_crash(
     state = poll_until(driver, lambda s: s.details.get("signal") == "lost", 5.0, events)
     assert "cannot open rtsp://***@127.0.0.1:9/none" in str(state.details["error"])
     assert "secret" not in str(state.details) + str(events)
+
+
+def analysis_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "camera-analyse"]
+
+
+def test_cameras_share_one_analysis_thread_that_ends_with_the_last(tmp_path: Path) -> None:
+    drivers = []
+    for seed in (1, 2, 3):
+        folder = tmp_path / f"site{seed}"
+        folder.mkdir()
+        device = load_config(write_config(folder, source=f"synthetic:{seed}", fps=4.0)).devices[0]
+        assert isinstance(device, CameraConfig)
+        drivers.append(CameraDriver(device, base_dir=folder))
+    try:
+        for driver in drivers:
+            driver.start()
+        for driver in drivers:
+            poll_until(driver, lambda s: s.details.get("signal") == "ok", 5.0, [])
+        assert len(analysis_threads()) == 1
+        drivers[0].close()
+        # The others are still analysed: past the driver's stall limit (10 periods, 2.5 s) a camera nobody
+        # analyses any more would make poll raise.
+        time.sleep(3.0)
+        for driver in drivers[1:]:
+            assert driver.poll(datetime.now(UTC)).details.get("signal") == "ok"
+    finally:
+        for driver in drivers:
+            driver.close()
+    deadline = time.monotonic() + 5.0
+    while analysis_threads() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not analysis_threads()

@@ -18,7 +18,7 @@ from camera_footage import Frame
 from agent.drivers.camera.analysis.analyser import CameraAnalyser
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.health import HealthChange, Problem
-from agent.drivers.camera.analysis.people import PeopleDetector, PeopleSeen
+from agent.drivers.camera.analysis.people import Box, PeopleDetector, PeopleSeen
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
 PERIOD = 0.5
@@ -34,7 +34,7 @@ def untouched(frame: Frame, index: int) -> Frame:
 class NobodyDetector(PeopleDetector):
     """Health is the subject here: skip HOG's 15 ms a frame (one test below keeps the real detector)."""
 
-    def detect(self, frame: Frame) -> PeopleSeen:
+    def detect(self, frame: Frame, region: Box | None = None, smallest: float | None = None) -> PeopleSeen:
         return PeopleSeen(0, 0)
 
 

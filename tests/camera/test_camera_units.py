@@ -20,6 +20,7 @@ from agent.drivers.camera.analysis.baseline import Baseline, BaselineError, make
 from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics
 from agent.drivers.camera.analysis.hysteresis import Hysteresis
 from agent.drivers.camera.analysis.occupancy import PeopleCounter
+from agent.drivers.camera.analysis.people import around, within
 from agent.drivers.camera.config import CameraConfig
 from agent.drivers.camera.errors import BaselineFileError
 from agent.drivers.camera.grabber import GrabberStatus
@@ -77,17 +78,54 @@ def test_a_still_person_missed_by_the_detector_is_kept() -> None:
     c = PeopleCounter(enter_votes=1, exit_after_s=2.0, recheck_s=1.0, still_exit_after_s=30.0)
     c.due(0.0, True)
     c.look(0.0, 1)  # walks in
-    for t in (3.0, 4.0, 5.0):  # stands still, seen
-        assert c.due(t, False)
-        c.look(t, 1)
+    assert c.due(3.0, False)  # stops moving: a moment worth a look
+    c.look(3.0, 1)
     # Nothing moves for a long time (MOG2 has absorbed them) and the detector misses them every time.
-    t = 5.0
-    while t < 34.0:
+    t = 3.0
+    while t < 32.0:  # still_exit_after_s after the last look that saw them
         t += 0.5
         if c.due(t, False):
             assert c.look(t, 0) is None
     assert c.count == 1
     assert not c.due(t + 0.4, False)  # looking again only every recheck_s while still
+
+
+def test_a_settled_count_is_looked_at_only_when_motion_changes_or_rarely() -> None:
+    c = PeopleCounter(enter_votes=2, recheck_s=1.0, settled_recheck_s=6.0, still_recheck_s=10.0, settle_s=1.0)
+    for t in (0.0, 0.5, 1.0):  # a count that has just changed is still in doubt: every moving frame
+        assert c.due(t, True)
+        c.look(t, 1)
+    # The one person counted moves about where they were seen (not elsewhere).
+    looked = [t / 2 for t in range(3, 60) if c.due(t / 2, t < 20, elsewhere=False) and c.look(t / 2, 1) is None]
+    # Moving and settled: every 6 s; motion stops at 10 s: look; then still and settled: every 10 s.
+    assert looked == [7.0, 10.0, 20.0]
+    assert c.due(29.0, True, elsewhere=False)  # motion starts: a look
+    c.look(29.0, 1)
+    assert not c.due(29.5, True, elsewhere=False)  # moving about where they were seen: no look
+    assert c.due(30.0, True, elsewhere=True)  # motion away from them: someone else may have come
+    # A look that disagrees (someone else may have come) puts the count in doubt again.
+    assert c.look(30.0, 2) is None  # one look is no entry
+    assert c.due(30.5, True, elsewhere=False)
+    assert c.look(30.5, 2) is not None
+    assert c.count == 2
+
+
+def test_motion_is_elsewhere_when_it_leaves_where_people_were_seen() -> None:
+    person = (0.4, 0.2, 0.6, 0.9)
+    assert within((0.45, 0.3, 0.55, 0.8), around(person))
+    assert within((0.35, 0.2, 0.65, 0.9), around(person))  # a step aside is still them
+    assert not within((0.05, 0.3, 0.2, 0.8), around(person))
+    assert not within((0.3, 0.2, 0.9, 0.9), around(person))  # and someone beside them
+
+
+def test_an_empty_room_is_looked_at_only_while_something_moves() -> None:
+    c = PeopleCounter()
+    assert c.due(0.0, False)  # the first frame is always looked at
+    c.look(0.0, 0)
+    assert not any(c.due(t / 2, False) for t in range(1, 100))
+    assert c.due(50.0, True)
+    c.look(50.0, 0)
+    assert c.due(50.5, True)
 
 
 def test_a_count_with_no_support_decays_even_without_motion() -> None:
@@ -101,7 +139,9 @@ def test_a_count_with_no_support_decays_even_without_motion() -> None:
             change = c.look(t, 0)
             if change is not None:
                 changes.append(change)
-    assert [(x.t, x.people) for x in changes] == [(10.0, 0)]
+    # At the first look once still_exit_after_s has passed (looks come every recheck_s while in doubt).
+    assert [x.people for x in changes] == [0]
+    assert 10.0 <= changes[0].t <= 11.0
 
 
 def test_someone_leaving_is_an_exit_after_exit_after_s() -> None:

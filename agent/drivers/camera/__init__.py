@@ -10,7 +10,7 @@ file or synthetic sources.
     openers.py         source → open function
     grabber.py         one grab thread per camera: latest frame only, reopen with backoff, watchdog
     analysis/          pure analysis: frames and times in, typed states and changes out
-    worker.py          the analysis thread: paces the analyser at ``fps``
+    worker.py          the analysis thread shared by all cameras: paces each analyser at ``fps``
     snapshot.py        bounded JPEG snapshots, kept on the agent by hash
     commissioning.py   frames of the empty vault → baseline, or reasons to refuse (pure)
     baseline_store.py  the commissioning files beside the config

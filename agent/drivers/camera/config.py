@@ -66,6 +66,9 @@ class CameraConfig(DeviceConfig):
     face_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
     face_max_size: Share = 0.2
     people_recheck_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
+    people_settled_recheck_s: Annotated[float, Field(ge=0.1, le=600)] = 6.0
+    people_still_recheck_s: Annotated[float, Field(ge=0.1, le=600)] = 10.0
+    people_settle_s: Annotated[float, Field(ge=0, le=600)] = 1.0
     people_enter_votes: Annotated[int, Field(ge=1, le=3)] = 2
     people_exit_after_s: Annotated[float, Field(ge=0, le=600)] = 2.0
     people_still_exit_after_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
@@ -118,6 +121,9 @@ class CameraConfig(DeviceConfig):
             face_min_neighbors=self.face_min_neighbors,
             face_max_size=self.face_max_size,
             recheck_s=self.people_recheck_s,
+            settled_recheck_s=self.people_settled_recheck_s,
+            still_recheck_s=self.people_still_recheck_s,
+            settle_s=self.people_settle_s,
             enter_votes=self.people_enter_votes,
             exit_after_s=self.people_exit_after_s,
             still_exit_after_s=self.people_still_exit_after_s,

@@ -1,4 +1,5 @@
-"""The vault camera driver: a grab thread and an analysis thread per camera, read by the supervisor's poll.
+"""The vault camera driver: a grab thread per camera, analysed on the cameras' one analysis thread, read by
+the supervisor's poll.
 
 OpenCV is imported in :meth:`CameraDriver.start`, not at import time, so the agent package (and its
 config check) imports on a machine without it.  Without a commissioning baseline the driver still

@@ -1,8 +1,11 @@
-"""The analysis thread of one camera: ``fps`` times a second it takes the grabber's latest frame (or notes
-that none came), runs the analyser, keeps the result and queues the changes with their snapshots.
+"""The analysis of the cameras: ``fps`` times a second each camera's worker takes its grabber's latest frame
+(or notes that none came), runs the analyser, keeps the result and queues the changes with their snapshots.
 
-It also runs the grabber's watchdog.  Times are ``time.monotonic()``; the driver turns them into the
-supervisor's clock when it hands events over.
+One thread steps every camera's worker (:class:`AnalysisLoop`), not one thread per camera: a thread costs
+memory of its own (its malloc arena keeps what HOG freed there; four analysis threads held ~4 MB more
+than one, measured in ``bench/camera.py``'s setting), and a 2 fps analysis of a few cameras leaves one
+thread idle most of the time.  Each step also runs that camera's grabber watchdog.  Times are
+``time.monotonic()``; the driver turns them into the supervisor's clock when it hands events over.
 """
 
 from __future__ import annotations
@@ -55,8 +58,8 @@ class Worker:
         self.snapshots = snapshots
         self.limits = limits
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # When the loop steps it next (time.monotonic()).
+        self.due = 0.0
         self._pending: deque[WorkerEvent] = deque(maxlen=MAX_PENDING)
         self._latest: Analysis | None = None
         self._error = ""
@@ -64,15 +67,12 @@ class Worker:
         self._last_step: float | None = None
 
     def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"camera-analyse-{self.name}", daemon=True)
-        self._thread.start()
+        self.due = time.monotonic()
+        AnalysisLoop.shared().add(self)
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        """Take this worker off the loop; returns once no step of it runs (or after ``timeout``)."""
+        AnalysisLoop.shared().remove(self, timeout)
 
     def latest(self) -> Analysis | None:
         with self._lock:
@@ -94,20 +94,17 @@ class Worker:
             self._pending.clear()
             return drained
 
-    def _run(self) -> None:
-        due = time.monotonic()
-        while not self._stop.is_set():
-            now = time.monotonic()
-            try:
-                self.step(now)
-            except Exception as exc:  # the thread must live on; the driver reports the error as a fault
-                with self._lock:
-                    first = self._error == ""
-                    self._error = f"analysis failed: {type(exc).__name__}: {exc}"
-                if first:
-                    log.exception("camera %s: analysis failed", self.name)
-            due = max(due + self.period_s, time.monotonic())
-            self._stop.wait(max(0.0, due - time.monotonic()))
+    def run_step(self, now: float) -> None:
+        """:meth:`step`, with any failure kept as the worker's error: the loop serves the other cameras on."""
+        try:
+            self.step(now)
+        except Exception as exc:  # the driver reports the error as a fault
+            with self._lock:
+                first = self._error == ""
+                self._error = f"analysis failed: {type(exc).__name__}: {exc}"
+            if first:
+                log.exception("camera %s: analysis failed", self.name)
+        self.due = max(self.due + self.period_s, time.monotonic())
 
     def step(self, now: float) -> None:
         """One analysis pass at ``now`` (``time.monotonic()``)."""
@@ -134,3 +131,62 @@ class Worker:
         if snapshot is not None:
             self.snapshots.add(snapshot)
         return snapshot
+
+
+class AnalysisLoop:
+    """One thread stepping every registered worker when it is due; it runs while there are workers."""
+
+    _instance: AnalysisLoop | None = None
+    _instance_lock = threading.Lock()
+
+    @classmethod
+    def shared(cls) -> AnalysisLoop:
+        """The process's loop, which every camera driver uses."""
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._workers: list[Worker] = []
+        self._stepping: Worker | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, worker: Worker) -> None:
+        with self._lock:
+            if worker not in self._workers:
+                self._workers.append(worker)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="camera-analyse", daemon=True)
+                self._thread.start()
+            self._lock.notify_all()
+
+    def remove(self, worker: Worker, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if worker in self._workers:
+                self._workers.remove(worker)
+            while self._stepping is worker and (left := deadline - time.monotonic()) > 0:
+                self._lock.wait(left)
+            self._lock.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._workers:
+                    self._thread = None
+                    return
+                worker = min(self._workers, key=lambda w: w.due)
+                wait = worker.due - time.monotonic()
+                if wait > 0:
+                    # Woken early when a worker comes or goes; then choose again.
+                    self._lock.wait(wait)
+                    continue
+                self._stepping = worker
+            try:
+                worker.run_step(time.monotonic())
+            finally:
+                with self._lock:
+                    self._stepping = None
+                    self._lock.notify_all()

@@ -13,8 +13,8 @@ from agent.drivers.camera.analysis import image
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics, HealthMonitor, Problem
 from agent.drivers.camera.analysis.image import Image
-from agent.drivers.camera.analysis.occupancy import MotionDetector, PeopleCounter
-from agent.drivers.camera.analysis.people import PeopleDetector
+from agent.drivers.camera.analysis.occupancy import Motion, MotionDetector, PeopleCounter
+from agent.drivers.camera.analysis.people import Box, PeopleDetector, around, union, within
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
 
@@ -53,9 +53,21 @@ class CameraAnalyser:
         self.settings = s = settings
         self.health = HealthMonitor(settings, baseline)
         self.motion = MotionDetector(s.motion_fraction, s.motion_warmup_frames)
-        self.counter = PeopleCounter(s.enter_votes, s.exit_after_s, s.recheck_s, s.still_exit_after_s)
+        self.counter = PeopleCounter(
+            s.enter_votes,
+            s.exit_after_s,
+            s.recheck_s,
+            s.still_exit_after_s,
+            settled_recheck_s=s.settled_recheck_s,
+            still_recheck_s=s.still_recheck_s,
+            settle_s=s.settle_s,
+        )
         self.detector = detector or PeopleDetector(settings)
         self._size: tuple[int, int] | None = None
+        # Where people were last seen, what moved since the last look, and how many that look saw.
+        self._boxes: tuple[Box, ...] = ()
+        self._moved: Box | None = None
+        self._last_seen = 0
         if baseline is not None:
             self._size = baseline.size
 
@@ -70,13 +82,49 @@ class CameraAnalyser:
         grey = image.grey_small(frame, self.size_for(frame))
         changes: list[Change] = list(self.health.frame(t, frame, grey))
         motion = self.motion.update(grey)
+        if motion.moving and motion.box is not None:
+            self._moved = motion.box if self._moved is None else union((self._moved, motion.box))
         seen: int | None = None
-        if self._usable() and self.counter.due(t, motion.moving):
-            seen = self.detector.detect(frame).count
+        if self._usable() and self.counter.due(t, motion.moving, self._elsewhere(motion)):
+            region = self._region(motion)
+            people = self.detector.detect(frame, region, self._smallest() if region is not None else None)
+            seen = people.count
             change = self.counter.look(t, seen)
+            self._looked(people.boxes, seen)
             if change is not None:
                 changes.append(OccupancyChange(t, change.people, change.was))
         return self._analysis(t, motion.moving, motion.share, seen), changes
+
+    def _region(self, motion: Motion) -> Box | None:
+        """Where the people detectors need to look: where people were and where something moved since.
+
+        The whole frame while the motion model learns, and when the last look saw fewer people than are
+        counted (someone was missed, or went where nothing was seen to move)."""
+        if motion.moving is None or self._last_seen < self.counter.count:
+            return None
+        return union((*self._boxes, *((self._moved,) if self._moved is not None else ())))
+
+    def _smallest(self) -> float | None:
+        """The height of the smallest person to look for, when only those last seen can be there: nothing
+        has moved since the last look beyond a step around them.  Otherwise someone new may have come, at
+        any distance: None."""
+        if not self._boxes:
+            return None
+        if self._moved is not None and not any(within(self._moved, around(box)) for box in self._boxes):
+            return None
+        return min(box[3] - box[1] for box in self._boxes)
+
+    def _elsewhere(self, motion: Motion) -> bool:
+        """Whether what moved reaches beyond where people were last seen (with a step's margin)."""
+        if motion.box is None or not self._boxes:
+            return True
+        return not any(within(motion.box, around(box)) for box in self._boxes)
+
+    def _looked(self, boxes: tuple[Box, ...], seen: int) -> None:
+        self._last_seen = seen
+        self._moved = None
+        if boxes or self.counter.count == 0:
+            self._boxes = boxes
 
     def idle(self, t: float) -> tuple[Analysis, list[Change]]:
         changes: list[Change] = list(self.health.idle(t))

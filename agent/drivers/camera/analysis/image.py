@@ -47,19 +47,25 @@ def resized(frame: Image, width: int) -> Image:
 
 def sharpness(grey: Image) -> float:
     """Laplacian variance over grey variance: a light switched on or off scales both alike and cancels out."""
-    variance = float(grey.var())
+    variance = float(cv2.meanStdDev(grey)[1][0, 0]) ** 2
     if variance < 1.0:
         return 0.0
     laplacian = cv2.Laplacian(grey, cv2.CV_32F)
-    return float(laplacian.var()) / variance
+    return float(cv2.meanStdDev(laplacian)[1][0, 0]) ** 2 / variance
 
 
 def cells(grey: Image) -> tuple[Floats, Floats]:
     """Grey standard deviation and mean of each texture cell, as two ``CELLS_Y × CELLS_X`` arrays."""
     height, width = grey.shape
     ch, cw = height // CELLS_Y, width // CELLS_X
-    block = grey[: ch * CELLS_Y, : cw * CELLS_X].reshape(CELLS_Y, ch, CELLS_X, cw).astype(np.float32)
-    return block.std(axis=(1, 3)), block.mean(axis=(1, 3))
+    # Centred on mid grey so that E[x²] - E[x]² keeps its precision in float32.
+    block = grey[: ch * CELLS_Y, : cw * CELLS_X].astype(np.float32) - 128.0
+    # An area resize to the grid is each cell's mean, in a quarter of the time numpy's reductions take.
+    size = (CELLS_X, CELLS_Y)
+    mean = cv2.resize(block, size, interpolation=cv2.INTER_AREA)
+    square = cv2.resize(block * block, size, interpolation=cv2.INTER_AREA)
+    std = np.sqrt(np.maximum(square - mean * mean, 0.0))
+    return np.asarray(std, dtype=np.float32), np.asarray(mean + 128.0, dtype=np.float32)
 
 
 def neighbour_correlation(grey: Image) -> float:
@@ -84,8 +90,9 @@ class Uniformity:
 
 def uniformity(frame: Image, grey: Image, max_std: float = 2.0) -> Uniformity:
     """Whether the picture is one flat colour, and whether that colour looks like an encoder's no-video screen."""
-    mean = float(grey.mean())
-    if float(grey.std()) >= max_std:
+    mean_px, std_px = cv2.meanStdDev(grey)
+    mean = float(mean_px[0, 0])
+    if float(std_px[0, 0]) >= max_std:
         return Uniformity(False, False, mean)
     if frame.ndim == 3:
         sample = frame[::8, ::8].reshape(-1, 3).astype(np.float32).mean(axis=0)

@@ -45,13 +45,23 @@ class AnalysisSettings:
     hog_width: int = 320
     hog_border: float = 0.25
     hog_min_score: float = 0.5
+    # HOG's pyramid step, window stride and padding (pixels of the resized frame).  No padding: the
+    # replicated border already lets the window reach the edges, and on the footage padding 8 counted exactly
+    # the same for 17% more CPU; a step of 1.07 instead of 1.05 saves a third but misses people.
+    hog_scale: float = 1.05
+    hog_stride: int = 8
+    hog_padding: int = 0
     # Optional frontal-face cascade at face_width; faces larger than face_max_size of the height are ignored.
     faces: bool = False
     face_width: int = 480
     face_min_neighbors: int = 5
     face_max_size: float = 0.2
-    # While someone is counted and nothing moves, look again this often (a still person is absorbed by MOG2).
+    # How often the detectors look: while the count is in doubt and nothing moves (a still person is absorbed
+    # by MOG2); while it is settled, with and without motion; and how long a new count stays in doubt.
     recheck_s: float = 1.0
+    settled_recheck_s: float = 6.0
+    still_recheck_s: float = 10.0
+    settle_s: float = 1.0
     # A higher count needs this many of the last three looks; a lower one, no look above it for exit_after_s
     # with motion meanwhile (nobody leaves without moving), or for still_exit_after_s without.
     enter_votes: int = 2
