@@ -22,17 +22,20 @@ import uvicorn
 from hub import user_cli
 from hub.audit import cli as audit_cli
 from hub.calendar import cli as calendar_cli
+from hub.calendar.push import CalendarPusher
 from hub.config import HubConfig, load_config
 from hub.errors import HubConfigError, HubError, StoreUnavailable
 from hub.ingest.mqtt import MqttIngest, new_inbox
 from hub.ingest.writer import Writer
 from hub.province.wiring import ROLES, Escalation, Role
 from hub.rules.engine import RulesEngine
+from hub.rules.health_runner import HealthRules, HubMonitor, process_slug
 from hub.rules.settings import RulesSettings
-from hub.stats import Stats
+from hub.stats import Stats, queue_reader
 from hub.store import Database, ReadStore, StorageInfo, migrate, wait_for_database
+from hub.store.calendar_push import CalendarPushDatabase
+from hub.store.health import HealthDatabase, ProbeDatabase
 from hub.store.live import ChangeListener
-from hub.store.rules_input import RulesDatabase
 from hub.store.webstore import WebStore
 from hub.sweeper import Sweeper
 from hub.web import LiveHub, create_app
@@ -58,6 +61,7 @@ class Hub:
         self._databases: list[Database] = []
         self._server: uvicorn.Server | None = None
         self.storage: StorageInfo | None = None
+        self.monitor: HubMonitor | None = None
         self._stopped = False
 
     # --- lifecycle ----------------------------------------------------------------------------------
@@ -97,14 +101,15 @@ class Hub:
             request_resend=self._ingest.request_resend,
         )
         self.stats.gauge("queue_depth", inbox.qsize)
+        queue = queue_reader(inbox)
+        self.stats.gauge("queue_oldest_ms", lambda: round((queue()[1] or 0.0) * 1000))
         self._spawn("hub-writer", writer.run)
         self._spawn("hub-sweeper", sweeper.run)
         rules = RulesSettings.from_section(self.config.rules)
-        if self.config.rules.enabled:
-            rules_db = RulesDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-rules")
-            self._databases.append(rules_db)
-            engine = RulesEngine(rules_db, rules, writer_healthy_for=writer.healthy_for)
-            self._spawn("hub-rules", engine.run)
+        self._start_rules(dsn, rules, writer, queue)
+        calendar_db = CalendarPushDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-calendar")
+        self._databases.append(calendar_db)
+        self._spawn("hub-calendar", CalendarPusher(calendar_db, self._ingest.publish_calendar).run)
         self._ingest.start()
 
         live = LiveHub()
@@ -112,11 +117,38 @@ class Hub:
         # uvicorn holds SIGTERM until its connections close, so live streams also watch its own exit flag.
         app = create_app(web_store, self.stats, self.config.web, live=live, stopping=self._http_stopping)
         app.state.rules = rules  # the dashboard's on-demand go / no-go uses the same policy
+        app.state.hub_monitor = self.monitor  # /healthz shows what it holds
         escalation.attach(app, storage)
         escalation.start(self._spawn)
         http = self.config.http
         self._server = uvicorn.Server(uvicorn.Config(app, host=http.host, port=http.port, log_level="warning"))
         return self._server
+
+    def _start_rules(
+        self, dsn: str, rules: RulesSettings, writer: Writer, queue: Callable[[], tuple[int, float | None]]
+    ) -> None:
+        """The rules engine (with the health rules) on the leading hub, and this process's own monitor."""
+        name = self.config.hub.name
+        engine: RulesEngine | None = None
+        if self.config.rules.enabled:
+            rules_db = HealthDatabase(dsn, f"sitewatch-hub-{name}-rules")
+            self._databases.append(rules_db)
+            province = self.config.province.url is not None and self.config.province.key_file is not None
+            health = HealthRules(rules_db, rules.health, name, province=province)
+            engine = RulesEngine(rules_db, rules, writer_healthy_for=writer.healthy_for, health=health)
+            self._spawn("hub-rules", engine.run)
+        probe_db = ProbeDatabase(dsn, f"sitewatch-hub-{name}-probe")
+        self._databases.append(probe_db)
+        running = engine
+        self.monitor = HubMonitor(
+            probe_db,
+            rules.health,
+            name,
+            process_slug(self.config.mqtt.client_id),
+            queue=queue,
+            in_session=lambda: running is not None and running.session_running,
+        )
+        self._spawn("hub-health", self.monitor.run)
 
     def _prepare_province(self, dsn: str, web_store: WebStore, storage: StorageInfo) -> uvicorn.Server:
         """The province role: no agents of its own (no MQTT ingest, liveness or rules) — the city hubs'

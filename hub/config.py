@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from hub.errors import HubConfigError
 from hub.notify.settings import EscalationSection, NotifySection, ProvinceSection, resolve_files
+from hub.rules.health_config import HealthSection
 
 _SLUG = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
@@ -145,6 +146,8 @@ class RulesSection(_Section):
     gonogo_recheck_s: Annotated[float, Field(ge=1.0, le=3600.0)] = 60.0
     max_clock_offset_s: Annotated[float, Field(gt=0.0, le=3600.0)] = 1.0
     require_probe: bool = True
+    # The health rules ([rules.health.*]: outbox, clock skew, database, ingest lag, province delivery).
+    health: HealthSection = HealthSection()
 
 
 class HubConfig(_Section):

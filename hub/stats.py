@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 
 class Stats:
@@ -53,3 +55,22 @@ class Stats:
         for name, read in gauges.items():
             out[name] = read()
         return out
+
+
+class _Received(Protocol):
+    @property
+    def received_at(self) -> datetime: ...
+
+
+def queue_reader(inbox: queue.Queue[Any]) -> Callable[[], tuple[int, float | None]]:
+    """Depth of a queue of received messages and the age of its oldest (seconds), read without taking it:
+    the ingest lag the hub's health rules watch."""
+
+    def read() -> tuple[int, float | None]:
+        with inbox.mutex:
+            depth = len(inbox.queue)
+            head: _Received | None = inbox.queue[0] if depth else None
+        age = None if head is None else max((datetime.now(UTC) - head.received_at).total_seconds(), 0.0)
+        return depth, age
+
+    return read

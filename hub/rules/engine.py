@@ -28,6 +28,7 @@ from hub.errors import StoreError, StoreUnavailable
 from hub.rules import readiness
 from hub.rules.changes import AlertChange, CloseAlert, OpenAlert, RaiseSeverity
 from hub.rules.gonogo import evaluate
+from hub.rules.health_runner import HealthRules, in_session
 from hub.rules.readiness import ReadinessIO, Schedule
 from hub.rules.settings import RulesSettings
 from hub.rules.site import OpenRuleAlert, SiteFindings, SiteState, SiteView, advance_site, evaluate_site, resume_site
@@ -82,8 +83,12 @@ class RulesEngine:
         *,
         writer_healthy_for: Callable[[], float] = lambda: float("inf"),
         clock: Callable[[], datetime] = _utcnow,
+        health: HealthRules | None = None,
     ) -> None:
         self._io = io
+        self._health = health
+        # Whether a session of the calendar in force runs now (the hub monitors' severity rises with it).
+        self.session_running = False
         self._settings = settings
         self._writer_healthy_for = writer_healthy_for
         self._clock = clock
@@ -104,6 +109,8 @@ class RulesEngine:
         self._quarantine_cursor: Cursor[int] = Cursor()
         self._rescanned: datetime | None = None
         self._schedule.reset()
+        if self._health is not None:
+            self._health.reset()
 
     # --- the loop ------------------------------------------------------------------------------------
 
@@ -141,6 +148,9 @@ class RulesEngine:
             self._resume(now)
         self._security(now)
         calendar = self._current_calendar()
+        self.session_running = in_session(calendar, now)
+        if self._health is not None:
+            _log_changes(self._health.tick(now, calendar))
         if calendar is None:
             return
         self._evaluate(calendar, now)
@@ -234,7 +244,7 @@ class RulesEngine:
             views = {**views, **more}
         for site, session in due:
             view = views.get(site) or SiteView(site)
-            result = evaluate(readiness.site_snapshot(view, session), now, self._settings.gonogo)
+            result = evaluate(readiness.site_snapshot(view, session, calendar.version), now, self._settings.gonogo)
             self._io.record_gonogo(result, "schedule", "")
             changes += readiness.verdict_changes(result, view, now)
             self._schedule.done(site, session, result.green, now)

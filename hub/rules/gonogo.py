@@ -5,6 +5,8 @@ A site is green when every check passes:
     link           every agent of the site is online and heard from recently
     clock          every agent's clock is within ``max_clock_offset_s`` of the hub's
     outbox         every agent has delivered everything (nothing queued for the hub)
+    calendar       every agent holds the plan in force (the version its heartbeat reports), so it knows
+                   what is required of its rooms even if the link drops during the session
     vault_cameras  the vault has its cameras, each healthy and with a tamper baseline
     jammers        every room taking part has a jammer, reporting, no fault, every band readable ("armed")
     probes         every room taking part has a cellular probe giving a verdict ("verified": it can tell
@@ -37,6 +39,9 @@ class AgentSeen:
     # From the last heartbeat: messages the agent still holds for the hub.
     outbox_depth: int | None
     last_seen: datetime | None
+    # From the last heartbeat: the version of the exam plan the agent holds, "none" when it holds none;
+    # None when the agent's software predates calendars (not judged).
+    calendar_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class SiteSnapshot:
     agents: tuple[AgentSeen, ...]
     devices: tuple[DeviceSeen, ...]
     session: str | None = None
+    # The version of the plan in force; None skips the calendar check (no plan imported, or not known).
+    calendar_version: str | None = None
 
 
 def default_baselined(details: Mapping[str, Scalar]) -> bool:
@@ -95,6 +102,7 @@ def evaluate(snapshot: SiteSnapshot, now: datetime, policy: GoNoGoPolicy = GoNoG
         _check("link", _link(s, now, p)),
         _check("clock", _clock(s, p)),
         _check("outbox", _outbox(s, p)),
+        _check("calendar", _calendar(s)),
         _check("vault_cameras", _cameras(s, now, p)),
         _check("jammers", _jammers(s, now, p)),
         _check("probes", _probes(s, now, p) if p.require_probe else []),
@@ -149,6 +157,15 @@ def _outbox(s: SiteSnapshot, p: GoNoGoPolicy) -> Iterable[str]:
             yield f"agent {agent.agent_id}: outbox depth unknown (no heartbeat yet)"
         elif agent.outbox_depth > p.max_outbox_depth:
             yield f"agent {agent.agent_id}: {agent.outbox_depth} messages not yet delivered to the hub"
+
+
+def _calendar(s: SiteSnapshot) -> Iterable[str]:
+    if not s.calendar_version:
+        return
+    for agent in s.agents:
+        held = agent.calendar_version
+        if held is not None and held != s.calendar_version:
+            yield f"agent {agent.agent_id} does not hold the current calendar ({held}; current {s.calendar_version})"
 
 
 def _of(s: SiteSnapshot, kind: DeviceKind, room: str | None = None) -> list[DeviceSeen]:

@@ -23,11 +23,12 @@ The wire format read here is what the agent's jammer and probe drivers report in
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from hub.calendar import ANY_ROOM, Calendar, RequiredState, required_state
+from hub.rules import hysteresis
 from protocol.messages import DeviceKind, DeviceStatus, Scalar, Severity
 
 BandState = Literal["on", "off", "unknown"]
@@ -240,12 +241,9 @@ class HysteresisPolicy:
         return self.raise_after.get(severity, timedelta(0))
 
 
-@dataclass(frozen=True, slots=True)
-class Tracked:
-    finding: Finding
-    first_seen: datetime
-    last_seen: datetime
-    raised_at: datetime | None = None
+# The shared tracker's state; a jammer or reader finding's decisions keep their own names (Raised,
+# Cleared), which callers match on.
+Tracked = hysteresis.Tracked
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,40 +259,29 @@ class Cleared:
 
 
 Change = Raised | Cleared
-TrackState = Mapping[str, Tracked]
+TrackState = Mapping[str, Tracked[Finding]]
 
 
-def resumed(open_alerts: Iterable[tuple[Finding, datetime]], now: datetime) -> dict[str, Tracked]:
+def resumed(open_alerts: Iterable[tuple[Finding, datetime]], now: datetime) -> dict[str, Tracked[Finding]]:
     """The hysteresis state for alerts still open from before a restart (finding, opened at), so that they
     clear by the usual rule if their condition is gone, instead of staying open forever."""
-    return {f.fingerprint: Tracked(f, first_seen=opened, last_seen=now, raised_at=opened) for f, opened in open_alerts}
+    return hysteresis.resumed(open_alerts, now)
 
 
 def track(
     state: TrackState, findings: Iterable[Finding], now: datetime, policy: HysteresisPolicy = HysteresisPolicy()
-) -> tuple[dict[str, Tracked], list[Change]]:
-    """Advance the hysteresis by one evaluation.
+) -> tuple[dict[str, Tracked[Finding]], list[Change]]:
+    """Advance the hysteresis by one evaluation (:func:`hub.rules.hysteresis.track`, delayed by severity).
 
     ``findings`` must be everything the evaluation found over the scope ``state`` covers (e.g. one site's
     rooms): a tracked finding missing from it counts as absent.  A pending finding that goes absent is
     forgotten at once (it never held long enough); a raised one clears after ``clear_after`` of absence.
     Returns the new state (store it for the next call) and the alerts to open and to close.
     """
-    now_seen = {f.fingerprint: f for f in findings}
-    out: dict[str, Tracked] = {}
-    changes: list[Change] = []
-    for fingerprint, finding in now_seen.items():
-        before = state.get(fingerprint)
-        item = Tracked(finding, now, now) if before is None else replace(before, finding=finding, last_seen=now)
-        if item.raised_at is None and now - item.first_seen >= policy.delay(finding.severity):
-            item = replace(item, raised_at=now)
-            changes.append(Raised(finding, now))
-        out[fingerprint] = item
-    for fingerprint, item in state.items():
-        if fingerprint in now_seen or item.raised_at is None:
-            continue
-        if now - item.last_seen >= policy.clear_after:
-            changes.append(Cleared(item.finding, now))
-        else:
-            out[fingerprint] = item
+    out, decisions = hysteresis.track(
+        state, findings, now, delay=lambda f: policy.delay(f.severity), clear_after=policy.clear_after
+    )
+    changes: list[Change] = [
+        Raised(d.finding, d.at) if isinstance(d, hysteresis.Raise) else Cleared(d.finding, d.at) for d in decisions
+    ]
     return out, changes

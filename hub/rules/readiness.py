@@ -30,7 +30,7 @@ def next_session(calendar: Calendar, site: str, now: datetime) -> Session | None
     return min(pending, key=lambda s: s.start, default=None)
 
 
-def site_snapshot(view: SiteView, session: Session | None) -> SiteSnapshot:
+def site_snapshot(view: SiteView, session: Session | None, calendar_version: str | None = None) -> SiteSnapshot:
     inventory = view.exam_rooms
     rooms = session.rooms_at(view.site, inventory) if session is not None else inventory
     return SiteSnapshot(
@@ -39,6 +39,7 @@ def site_snapshot(view: SiteView, session: Session | None) -> SiteSnapshot:
         agents=view.agents,
         devices=view.devices,
         session=session.id if session is not None else None,
+        calendar_version=calendar_version or None,
     )
 
 
@@ -140,7 +141,7 @@ def run_now(io: ReadinessIO, site: str, now: datetime, policy: GoNoGoPolicy, req
     calendar = parse_calendar(stored[1], f"calendar {stored[0]}") if stored is not None else Calendar()
     session = next_session(calendar, site, now)
     view = io.site_views([site], now).get(site) or SiteView(site)
-    result = evaluate(site_snapshot(view, session), now, policy)
+    result = evaluate(site_snapshot(view, session, calendar.version), now, policy)
     io.record_gonogo(result, "demand", requested_by)
     io.apply(verdict_changes(result, view, now))
     return Checked(result, session)

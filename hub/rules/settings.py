@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from hub.config import RulesSection
 from hub.rules.gonogo import GoNoGoPolicy
+from hub.rules.health_config import HealthSection
 from hub.rules.jammer import HysteresisPolicy, JammerPolicy
 from hub.rules.vault import VaultPolicy
 from hub.rules.windows import VaultWindows
@@ -24,6 +25,7 @@ class RulesSettings:
     gonogo: GoNoGoPolicy = field(default_factory=GoNoGoPolicy)
     gonogo_lead: timedelta = timedelta(minutes=30)
     gonogo_recheck: timedelta = timedelta(seconds=60)
+    health: HealthSection = field(default_factory=HealthSection)
 
     @classmethod
     def from_section(cls, s: RulesSection) -> RulesSettings:
@@ -56,4 +58,5 @@ class RulesSettings:
             ),
             gonogo_lead=timedelta(minutes=s.gonogo_lead_minutes),
             gonogo_recheck=timedelta(seconds=s.gonogo_recheck_s),
+            health=s.health,
         )

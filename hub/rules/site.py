@@ -115,8 +115,8 @@ def _vault_findings(
 
 @dataclass(frozen=True, slots=True)
 class SiteState:
-    rooms: Mapping[str, jammer.Tracked] = field(default_factory=dict)
-    vault: Mapping[str, vault.Tracked] = field(default_factory=dict)
+    rooms: Mapping[str, jammer.Tracked[Finding]] = field(default_factory=dict)
+    vault: Mapping[str, vault.Tracked[vault.VaultFinding]] = field(default_factory=dict)
     # The severity each open room alert has in the database, so a rise (warning → critical when a
     # check-in window opens) updates it in place.
     written: Mapping[str, Severity] = field(default_factory=dict)
@@ -192,7 +192,7 @@ class OpenRuleAlert:
 def resume_site(alerts: Iterable[OpenRuleAlert], now: datetime) -> SiteState:
     """The state under which the site's open alerts clear by the usual rules once their condition is gone."""
     rooms: list[tuple[Finding, datetime]] = []
-    vaults: dict[str, vault.Tracked] = {}
+    vaults: dict[str, vault.Tracked[VaultFinding]] = {}
     written: dict[str, Severity] = {}
     for a in alerts:
         room = _text(a.details.get("room"))

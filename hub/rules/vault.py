@@ -26,10 +26,11 @@ The camera details read here are the camera driver's (``agent/drivers/camera/rep
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
 
+from hub.rules import hysteresis
 from protocol.messages import DeviceStatus, Scalar, Severity
 
 # Problems that leave a camera unable to see the room at all.
@@ -184,56 +185,21 @@ def _finding(
 # --- episodes ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Tracked:
-    finding: VaultFinding
-    first_seen: datetime
-    last_seen: datetime
-    raised_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Raise:
-    finding: VaultFinding
-    at: datetime
-    # When the condition began: ``at - since`` is how long it held before the alert.
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Clear:
-    finding: VaultFinding
-    at: datetime
-
-
-Decision = Raise | Clear
-TrackState = Mapping[str, Tracked]
+# The shared tracker (:mod:`hub.rules.hysteresis`), held per vault finding.
+Tracked = hysteresis.Tracked
+Raise = hysteresis.Raise
+Clear = hysteresis.Clear
+Decision = Raise[VaultFinding] | Clear[VaultFinding]
+TrackState = Mapping[str, Tracked[VaultFinding]]
 
 
 def track(
     state: TrackState, findings: Iterable[VaultFinding], now: datetime, policy: VaultPolicy = VaultPolicy()
-) -> tuple[dict[str, Tracked], list[Decision]]:
+) -> tuple[dict[str, Tracked[VaultFinding]], list[Decision]]:
     """Advance the episodes by one evaluation; call with every evaluation's findings (e.g. every second
     and whenever a camera state arrives).  ``findings`` must cover the whole scope ``state`` covers: a
     tracked finding missing from it counts as absent.  A pending finding that goes absent is forgotten
     (it never held long enough: a pass-through shorter than ``alone_after`` raises nothing); a raised one
     clears after ``clear_after`` of absence.  Returns the new state and the decisions to apply.
     """
-    present = {f.fingerprint: f for f in findings}
-    out: dict[str, Tracked] = {}
-    decisions: list[Decision] = []
-    for fingerprint, finding in present.items():
-        before = state.get(fingerprint)
-        item = Tracked(finding, now, now) if before is None else replace(before, finding=finding, last_seen=now)
-        if item.raised_at is None and now - item.first_seen >= policy.delay(finding.kind):
-            item = replace(item, raised_at=now)
-            decisions.append(Raise(finding, now, item.first_seen))
-        out[fingerprint] = item
-    for fingerprint, item in state.items():
-        if fingerprint in present or item.raised_at is None:
-            continue
-        if now - item.last_seen >= policy.clear_after:
-            decisions.append(Clear(item.finding, now))
-        else:
-            out[fingerprint] = item
-    return out, decisions
+    return hysteresis.track(state, findings, now, delay=lambda f: policy.delay(f.kind), clear_after=policy.clear_after)

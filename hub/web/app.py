@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
@@ -22,13 +23,14 @@ from hub.auth.passwords import Passwords
 from hub.config import WebSection
 from hub.errors import StoreError, StoreUnavailable
 from hub.i18n import Catalogues
+from hub.rules.health_runner import HubMonitor
 from hub.stats import Stats
 from hub.web import pages, routes_admin, routes_alerts, routes_auth, routes_live, routes_plan, routes_sites
 from hub.web.context import ApiError, WebContext
 from hub.web.guard import Guard
 from hub.web.live import LiveHub
 from hub.web.ports import DashboardStore
-from hub.web.schemas import HealthOut, Problem
+from hub.web.schemas import HealthOut, HubAlertOut, Problem
 
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -90,8 +92,13 @@ def create_app(
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         return JSONResponse({"detail": "request.invalid", "field": field}, status_code=422)
 
+    def held_alerts() -> HubMonitor | None:
+        monitor: HubMonitor | None = getattr(app.state, "hub_monitor", None)
+        return monitor
+
     @app.get("/healthz", response_model=HealthOut, responses={503: {"model": HealthOut}}, tags=["health"])
     def healthz() -> JSONResponse:
+        monitor = held_alerts()
         try:
             store.ping()
         except StoreError as exc:
@@ -105,6 +112,7 @@ def create_app(
             storage=store.storage.mode,
             storage_detail=store.storage.describe(),
             counters=stats.snapshot(),
+            hub_alerts=[HubAlertOut(**asdict(a)) for a in monitor.held()] if monitor is not None else [],
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=code)
 

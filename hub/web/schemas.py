@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from protocol.messages import Severity
+
 Status = Literal["ok", "warning", "fault", "offline", "unknown"]
 
 
@@ -19,6 +21,7 @@ class DeviceOut(BaseModel):
     status: Status
     details: dict[str, Any]
     updated_at: datetime | None
+    identity: str | None = None
 
 
 class AgentOut(BaseModel):
@@ -76,6 +79,17 @@ class AlertsOut(BaseModel):
     alerts: list[AlertOut]
 
 
+class HubAlertOut(BaseModel):
+    """One of this hub process's own alerts (database unreachable, ingest lag), as the process holds it:
+    ``stored`` is false while the database cannot take it yet."""
+
+    kind: str
+    severity: Severity
+    summary: str
+    since: datetime
+    stored: bool
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "unavailable"]
     database: str
@@ -83,6 +97,7 @@ class HealthOut(BaseModel):
     storage: Literal["timescaledb", "postgresql"]
     storage_detail: str
     counters: dict[str, Any]
+    hub_alerts: list[HubAlertOut] = []
 
 
 # --- the dashboard's API (v1) -------------------------------------------------------------------------

@@ -32,6 +32,7 @@ def agent_out(row: AgentRow) -> AgentOut:
             status=as_status(d.status),
             details=d.details,
             updated_at=d.updated_at,
+            identity=d.identity,
         )
         for d in row.devices
     ]

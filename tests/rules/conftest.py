@@ -17,8 +17,8 @@ from protocol.messages import DeviceInfo
 def rules_hub(mqtt: tuple[str, int], pg_dsn: str, tmp_path: Path) -> Iterator[Callable[..., RulesHub]]:
     started: list[RulesHub] = []
 
-    def start(**rules: float) -> RulesHub:
-        hub = start_hub(mqtt, pg_dsn, tmp_path, free_port(), {**FAST_RULES, **rules})
+    def start(extra: str = "", **rules: float) -> RulesHub:
+        hub = start_hub(mqtt, pg_dsn, tmp_path, free_port(), {**FAST_RULES, **rules}, extra)
         started.append(hub)
         return hub
 

@@ -64,7 +64,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
     raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
 
 
-def hub_config(mqtt: tuple[str, int], dsn: str, port: int, rules: dict[str, float]) -> str:
+def hub_config(mqtt: tuple[str, int], dsn: str, port: int, rules: dict[str, float], extra: str = "") -> str:
     lines = [
         "[hub]",
         'name = "rulestest"',
@@ -79,6 +79,7 @@ def hub_config(mqtt: tuple[str, int], dsn: str, port: int, rules: dict[str, floa
         f"port = {port}",
         "[rules]",
         *(f"{key} = {float(value)!r}" for key, value in rules.items()),
+        extra,
     ]
     return "\n".join(lines) + "\n"
 
@@ -142,10 +143,13 @@ def add_user(dsn: str, username: str = USER, password: str = PASSWORD, city: str
         conn.close()
 
 
-def start_hub(mqtt: tuple[str, int], dsn: str, workdir: Path, port: int, rules: dict[str, float]) -> RulesHub:
+def start_hub(
+    mqtt: tuple[str, int], dsn: str, workdir: Path, port: int, rules: dict[str, float], extra: str = ""
+) -> RulesHub:
+    """``extra``: more config after ``[rules]`` (e.g. ``[rules.health.outbox]`` tables)."""
     add_user(dsn)
     config = workdir / f"hub-{port}.toml"
-    config.write_text(hub_config(mqtt, dsn, port, rules), encoding="utf-8")
+    config.write_text(hub_config(mqtt, dsn, port, rules, extra), encoding="utf-8")
     log = workdir / f"hub-{port}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -195,13 +199,15 @@ class FakeAgent:
         self._client.loop_stop()
         self._client.disconnect()
 
-    def publish_raw(self, topic: str, payload: bytes) -> None:
+    def publish_raw(self, topic: str, payload: bytes, *, wait: bool = True) -> None:
         info = self._client.publish(topic, payload, qos=1)
+        if not wait:
+            return  # the hub acks only after its commit: while it cannot commit, nothing comes back
         info.wait_for_publish(timeout=10)
         assert info.is_published(), f"no PUBACK for {topic}"
 
-    def _send(self, message: Birth | Heartbeat | State | Event) -> datetime:
-        self.publish_raw(f"sw/v1/{self.agent_id}/{message.type}", encode(message))
+    def _send(self, message: Birth | Heartbeat | State | Event, *, wait: bool = True) -> datetime:
+        self.publish_raw(f"sw/v1/{self.agent_id}/{message.type}", encode(message), wait=wait)
         return datetime.now(UTC)
 
     def _next(self) -> tuple[int, datetime]:
@@ -214,10 +220,20 @@ class FakeAgent:
         self._send(Birth(agent=self.agent_id, boot=self.boot, seq=0, ts=now, sw_version="0.1.0", started_at=now,
                          heartbeat_s=5.0, devices=list(self.devices.values())))  # fmt: skip
 
-    def heartbeat(self, outbox_depth: int = 0) -> None:
+    def heartbeat(
+        self,
+        outbox_depth: int = 0,
+        *,
+        outbox_capacity: int | None = None,
+        clock_ahead_s: float = 0.0,
+        wait: bool = True,
+    ) -> None:
+        """A heartbeat; ``clock_ahead_s`` sets the agent's clock that far ahead of the real time; ``wait``
+        False does not wait for the hub's PUBACK."""
         seq, now = self._next()
-        self._send(Heartbeat(agent=self.agent_id, boot=self.boot, seq=seq, ts=now, uptime_s=float(seq),
-                             outbox_depth=outbox_depth))  # fmt: skip
+        self._send(Heartbeat(agent=self.agent_id, boot=self.boot, seq=seq, ts=now + timedelta(seconds=clock_ahead_s),
+                             uptime_s=float(seq), outbox_depth=outbox_depth,
+                             outbox_capacity=outbox_capacity), wait=wait)  # fmt: skip
 
     def state(self, **devices: tuple[str, dict[str, Scalar]]) -> datetime:
         """Publish device states (``device_id=(status, details)``; ``_`` in a keyword stands for ``-``);

@@ -5,6 +5,12 @@ import { cityName, formatTime, t, tOr } from "../i18n.js";
 import { debounce, onChange } from "../live.js";
 import { guarded, problemText } from "../problem.js";
 
+// The alert's own wording in the person's language, where the catalogue has one for its kind.
+function alertText(a) {
+  const key = `alert_text.${a.kind}`;
+  return tOr(key, null) === null ? null : el("div", { class: "alert-text" }, t(key, a.details ?? {}));
+}
+
 const SILENCE_MINUTES = [15, 30, 60, 120, 240];
 // Forms being filled in: a live refresh must not redraw the table under someone typing a comment.
 let openForms = 0;
@@ -91,7 +97,7 @@ function alertRow(a, done) {
     { class: `sev-${a.severity}${a.open ? "" : " closed"}`, dataset: { alert: String(a.id) } },
     el("td", { class: "time" }, formatTime(a.opened_at)),
     el("td", {}, el("a", { href: `/sites/${a.city}/${a.site}` }, `${cityName(a.city)} · ${a.site}`)),
-    el("td", {}, tOr(`alert_kind.${a.kind}`, a.kind), el("div", { class: "muted small" }, a.device_id ?? a.agent_id)),
+    el("td", {}, tOr(`alert_kind.${a.kind}`, a.kind), alertText(a), el("div", { class: "muted small" }, a.device_id ?? a.agent_id)),
     el("td", {}, el("span", { class: `badge sev-${a.severity}` }, t(`severity.${a.severity}`))),
     el("td", {}, a.open ? t("alerts.open") : t("alerts.closed_at", { time: formatTime(a.closed_at) })),
     el("td", {}, ack, silenced),

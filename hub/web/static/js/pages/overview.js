@@ -4,6 +4,7 @@ import { el, legend, statusBadge, statusDot } from "../dom.js";
 import { cityName, formatTime, t } from "../i18n.js";
 import { debounce, onChange } from "../live.js";
 import { guarded } from "../problem.js";
+import { dutyPanel } from "./duty.js";
 
 const SAFETY_REFRESH_MS = 60000;
 
@@ -58,9 +59,11 @@ export async function showOverview(wall) {
   const main = document.getElementById("main");
   const header = el("div", { class: "page-head" }, el("h1", {}, t(wall ? "page.wall" : "page.overview")), legend(), el("span", { id: "updated", class: "muted" }));
   const body = el("div", { id: "cities", class: wall ? "cities wall" : "cities" });
-  main.replaceChildren(header, body);
+  const duty = wall ? null : dutyPanel();
+  main.replaceChildren(header, ...(duty ? [duty.panel] : []), body);
 
   async function refresh() {
+    if (duty) await duty.refresh();
     const data = await get("/api/v1/overview");
     const cities = data.cities.map((c) => cityBlock(c, wall));
     body.replaceChildren(...(cities.length ? cities : [el("p", { class: "empty" }, t("overview.empty"))]));

@@ -43,7 +43,7 @@ function deviceCell(devices) {
   return el(
     "td",
     {},
-    devices.map((d) => el("div", { class: "device", dataset: { device: d.id, status: d.status } }, statusBadge(d.status), " ", el("span", { class: "muted" }, d.label || d.id), el("div", { class: "muted small" }, detailsText(d.details)))),
+    devices.map((d) => el("div", { class: "device", dataset: { device: d.id, status: d.status } }, statusBadge(d.status), " ", el("span", { class: "muted" }, d.label || d.id), d.identity ? el("div", { class: "muted small identity" }, t("site.identity", { identity: d.identity })) : null, el("div", { class: "muted small" }, detailsText(d.details)))),
   );
 }
 
