@@ -1,8 +1,9 @@
 """Durable hand-off: every message goes into the outbox first; :class:`agent.pump.Pump` delivers it.
 
-The birth is special twice over: it is stored once per boot (it ends up in the hub's record like any
-message), and the *current* birth is also published retained on every connection, straight from memory,
-so that a retained birth is never one replayed from an older boot.
+The birth is special twice over: each one is stored once (the first of a boot, and every fresh birth
+after an inventory change under its own seq: it ends up in the hub's record like any message), and the
+*current* birth is also published retained on every connection and whenever it changes, straight from
+memory, so that a retained birth is never one replayed from an older boot.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class OutboxSink:
         self._lock = threading.Lock()
         self._birth: tuple[str, Birth] | None = None
         self._birth_version = 0
-        self._stored_births: set[str] = set()
+        self._stored_births: set[tuple[str, int]] = set()
         # Set on every new message, so the pump delivers at once instead of on its next tick.
         self.wake = threading.Event()
 
@@ -33,10 +34,10 @@ class OutboxSink:
             with self._lock:
                 self._birth = (topic, message)
                 self._birth_version += 1
-                first = message.boot not in self._stored_births
-                self._stored_births.add(message.boot)
+                first = (message.boot, message.seq) not in self._stored_births
+                self._stored_births.add((message.boot, message.seq))
             if not first:
-                # Re-sent on a reconnect: the stored copy of this boot's birth is already on its way.
+                # Re-sent on a reconnect: the stored copy of this birth is already on its way.
                 self.wake.set()
                 return []
         priority = Priority.PERIODIC if periodic or isinstance(message, Heartbeat) else Priority.KEEP

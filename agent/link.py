@@ -106,6 +106,9 @@ class Link:
         # Hub → agent topics (acks, commands), re-subscribed on every connect; messages go to on_message.
         self.on_message = on_message
         self.subscriptions = tuple(subscriptions)
+        # The retained calendar has its own topic and its own receiver (the supervisor's calendar keeper).
+        self.on_calendar: Callable[[bytes], None] | None = None
+        self._calendar_topic = topic_for(path, "calendar")
         self._now = now
         self._connected = False
         self._connections = 0
@@ -213,6 +216,8 @@ class Link:
         log.info("connected to %s:%d", self.broker.host, self.broker.port)
         for topic in self.subscriptions:
             client.subscribe(topic, qos=1)
+        if self.on_calendar is not None:
+            client.subscribe(self._calendar_topic, qos=1)
         if self.on_connected is not None:
             self.on_connected()
 
@@ -245,7 +250,10 @@ class Link:
     @_guarded
     def _handle_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         self.counters.received += 1
-        if self.on_message is not None:
+        if message.topic == self._calendar_topic:
+            if self.on_calendar is not None:
+                self.on_calendar(bytes(message.payload))
+        elif self.on_message is not None:
             self.on_message(message.topic, bytes(message.payload))
 
     @_guarded

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from agent.calendar import CalendarKeeper
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.delivery import OutboxSink
@@ -43,8 +44,20 @@ class AgentRunner:
         )
         self.link.subscriptions = self.pump.subscriptions
         self.link.on_message = self.pump.on_message
+        # Beside the outbox (the agent's durable state); in memory only when the outbox is not a file.
+        a = config.agent
+        saved = outbox.with_name(f"calendar-{a.city}-{a.site}-{a.name}.json") if isinstance(outbox, Path) else None
+        self.calendar = CalendarKeeper(a.path.site_id, saved)
+        self.calendar.load()
+        self.link.on_calendar = self.calendar.offer
         self.supervisor = Supervisor(
-            config, self.sink, boot=boot, clock=clock, outbox_stats=self.outbox.stats, base_dir=base_dir
+            config,
+            self.sink,
+            boot=boot,
+            clock=clock,
+            outbox_stats=self.outbox.stats,
+            base_dir=base_dir,
+            calendar=self.calendar,
         )
         self.link.on_connected = self.supervisor.notify_connected
         self._thread: threading.Thread | None = None

@@ -1,9 +1,12 @@
 """Wires config → drivers → sink and runs the agent's one loop.
 
-Every message of a boot carries the boot id and a sequence number: the birth is always seq 0 (it is
-re-sent, unchanged in number, on every reconnect); heartbeats, states and events take 1, 2, … in the
-order they are produced.  Production does not depend on the connection: the sink decides what to do
-with a message it cannot deliver, which is where the durable outbox will slot in.
+Every message of a boot carries the boot id and a sequence number: the first birth is seq 0;
+heartbeats, states and events take 1, 2, … in the order they are produced.  When the inventory a birth
+announced changes (a reader's SAM id learned, a reader swapped for another), a fresh birth goes out under
+the next seq, before the state that shows the change.  A reconnect re-sends the latest birth unchanged in
+number, or a fresh one if the inventory moved while the link was down.  Production does not depend on
+the connection: the sink decides what to do with a message it cannot deliver, which is where the
+durable outbox will slot in.
 
 The loop runs in one thread.  The link's network thread only calls :meth:`Supervisor.notify_connected`,
 which sets an event; the birth itself is produced here, on the next pass.
@@ -24,6 +27,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agent.calendar import CalendarKeeper
 from agent.clock import Clock, SystemClock
 from agent.config import AgentConfig
 from agent.devices import DeviceSlot
@@ -31,7 +35,7 @@ from agent.drivers.base import Driver, DriverEvent
 from agent.drivers.registry import create_driver
 from agent.outbox import OutboxStats, Thinned
 from agent.sink import AgentMessage, Sink
-from protocol.messages import Birth, DeviceState, Event, Heartbeat, Snapshot, State
+from protocol.messages import NO_CALENDAR, Birth, DeviceInfo, DeviceState, Event, Heartbeat, Snapshot, State
 from protocol.topics import Kind, topic_for
 
 log = logging.getLogger("sitewatch.agent.supervisor")
@@ -74,6 +78,7 @@ class Supervisor:
         tick_s: float = 1.0,
         outbox_stats: Callable[[], OutboxStats] | None = None,
         base_dir: Path | None = None,
+        calendar: CalendarKeeper | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -83,11 +88,15 @@ class Supervisor:
         self.outbox_stats = outbox_stats
         self.sw_version = software_version()
         self.counters = SupervisorCounters()
+        self.calendar = calendar
         chosen = drivers if drivers is not None else [create_driver(device, base_dir) for device in config.devices]
         self.devices = [DeviceSlot(driver) for driver in chosen]
         self.started_at = self.clock.now()
         self._started_mono = self.clock.monotonic()
         self._seq = 0
+        self._birth_seq = 0
+        # What the latest birth announced; None until the first one (only a connection produces it).
+        self._announced: list[DeviceInfo] | None = None
         self._next_heartbeat = self._started_mono + config.agent.heartbeat_s
         self._last_states: list[DeviceState] | None = None
         self._last_state_mono = self._started_mono
@@ -138,10 +147,15 @@ class Supervisor:
         now, mono = self.clock.now(), self.clock.monotonic()
         if self._connected.is_set():
             self._connected.clear()
-            self._deliver("birth", self._birth(now))
+            self._announce(now)
             # The hub learns the current states right after every birth, not only at the next change.
             self._last_states = None
         states = [device.poll(now, mono) for device in self.devices]
+        if self.calendar is not None:
+            rooms = {device.id: device.driver.config.room for device in self.devices}
+            states = self.calendar.requirements(states, rooms, now)
+        if self._announced is not None and self._inventory() != self._announced:
+            self._announce(now)
         for device in self.devices:
             for event in device.events():
                 if self._event(device.id, event):
@@ -180,6 +194,7 @@ class Supervisor:
             outbox_depth=depth,
             outbox_oldest_s=oldest_s,
             outbox_capacity=capacity,
+            calendar_version=None if self.calendar is None else self.calendar.version or NO_CALENDAR,
         )
 
     def _thinned(self, report: Thinned) -> None:
@@ -207,18 +222,28 @@ class Supervisor:
         )
         self._event(None, happened)
 
-    def _birth(self, now: datetime) -> Birth:
+    def _inventory(self) -> list[DeviceInfo]:
+        return [device.info() for device in self.devices]
+
+    def _announce(self, now: datetime) -> None:
+        """Send the birth: the latest one again, or a fresh one under the next seq if the inventory moved."""
+        devices = self._inventory()
+        if self._announced is not None and devices != self._announced:
+            self._birth_seq = self._next_seq()
+            log.info("inventory changed: fresh birth, seq %d of boot %s", self._birth_seq, self.boot)
+        self._announced = devices
         self.counters.births += 1
-        return Birth(
+        birth = Birth(
             agent=self.agent_id,
             boot=self.boot,
-            seq=0,
+            seq=self._birth_seq,
             ts=now,
             sw_version=self.sw_version,
             started_at=self.started_at,
             heartbeat_s=self.config.agent.heartbeat_s,
-            devices=[device.info() for device in self.devices],
+            devices=devices,
         )
+        self._deliver("birth", birth)
 
     def _snapshot(self, device: DeviceSlot, happened: DriverEvent) -> None:
         """Send the picture an event names right after it, so the hub can show it with the event."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from protocol.messages import (
     Ack,
+    AgentCalendar,
     Birth,
     Command,
+    CustodyPeriod,
     Death,
     DeviceInfo,
     DeviceState,
     Event,
     Heartbeat,
+    PlannedSession,
     Snapshot,
     State,
 )
@@ -22,7 +25,10 @@ _BOOT = "5f0c2a9e4b7d4e1c"
 _TS = datetime(2026, 5, 17, 0, 30, tzinfo=UTC)
 
 
-def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot | Command | Ack]:
+_PLAN = "9b1f0c3e5a7d2468"
+
+
+def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot | Command | Ack | AgentCalendar]:
     return {
         "birth": Birth(
             agent=_AGENT,
@@ -48,6 +54,7 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot
             outbox_depth=3,
             outbox_oldest_s=1.5,
             outbox_capacity=100000,
+            calendar_version=_PLAN,
         ),
         "state": State(
             agent=_AGENT,
@@ -82,4 +89,29 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot
         ),
         "command": Command(id="c-20260517-0001", name="resend", args={"boot": _BOOT, "from": 120, "to": 180}, ts=_TS),
         "ack": Ack(boot=_BOOT, ranges=[(0, 19)], ts=_TS),
+        "calendar": AgentCalendar(
+            version=_PLAN,
+            site="jinan/s01",
+            ts=_TS,
+            jammer_on_before_s=900,
+            jammer_off_after_s=600,
+            sessions=[
+                PlannedSession(
+                    id="s1-am",
+                    exam="2026-vocational",
+                    paper="Electrician (theory)",
+                    rooms=["101", "102"],
+                    checkin_start=_TS + timedelta(minutes=30),
+                    start=_TS + timedelta(hours=1),
+                    end=_TS + timedelta(hours=3),
+                )
+            ],
+            custody=[
+                CustodyPeriod(
+                    collection=_TS - timedelta(days=1),
+                    arrival_due=_TS - timedelta(hours=20),
+                    returned=_TS + timedelta(days=1),
+                )
+            ],
+        ),
     }

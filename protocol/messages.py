@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from protocol.topics import AGENT_ID_PATTERN
+from protocol.topics import AGENT_ID_PATTERN, SITE_ID_PATTERN
 
 WIRE_VERSION: Literal[1] = 1
 
@@ -33,8 +33,14 @@ MAX_SEQ = 2**63 - 1
 DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 BOOT_PATTERN = r"^[0-9a-f]{8,64}$"
 NAME_PATTERN = r"^[a-z][a-z0-9_.]{0,63}$"
+# A plan's version: the start of the SHA-256 of the calendar file in force (hub/calendar).
+CALENDAR_VERSION_PATTERN = r"^[0-9a-f]{16,64}$"
+PAPER_MAX_CHARS = 128
 
 DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+CalendarVersion = Annotated[str, Field(pattern=CALENDAR_VERSION_PATTERN)]
+NO_CALENDAR = "none"
+HeldCalendar = Annotated[str, Field(pattern=rf"^(?:{NO_CALENDAR}|{CALENDAR_VERSION_PATTERN[1:-1]})$")]
 Details = Annotated[dict[str, Scalar], Field(default_factory=dict, max_length=64)]
 
 
@@ -43,13 +49,21 @@ class _Strict(BaseModel):
 
 
 class DeviceInfo(_Strict):
-    """One device in an agent's inventory, as announced in its birth."""
+    """One device in an agent's inventory, as announced in its birth.
+
+    ``identity`` is what the hardware says it is, once the driver has asked it (an ID-card reader's SAM id,
+    ``05.01-20240517-0000012345-0123456789``); ``None`` until then.  It is not the configured ``id``: a
+    reader swapped for another keeps the ``id`` of its slot and changes ``identity``.  When an identity
+    or the inventory changes, the agent sends a fresh birth of the same boot under the next seq.
+    """
 
     kind: DeviceKind
     id: DeviceId
     driver: Annotated[str, Field(min_length=1, max_length=64)]
     room: Annotated[str | None, Field(max_length=64)] = None
     label: Annotated[str, Field(max_length=128)] = ""
+    # Printable ASCII without spaces: it is shown on the dashboard and compared, never parsed.
+    identity: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,63}$")] = None
 
 
 class DeviceState(_Strict):
@@ -90,6 +104,9 @@ class Heartbeat(Envelope):
     outbox_depth: Annotated[int, Field(ge=0)] = 0
     outbox_oldest_s: Annotated[float | None, Field(ge=0)] = None
     outbox_capacity: Annotated[int | None, Field(ge=1)] = None
+    # The version of the exam plan the agent holds (an :class:`AgentCalendar`), "none" when it holds none;
+    # absent from agents that predate calendars.
+    calendar_version: HeldCalendar | None = None
 
 
 class State(Envelope):
@@ -175,6 +192,63 @@ class Ack(_Strict):
     ts: AwareDatetime
 
 
+CALENDAR_MAX_SESSIONS = 1024
+CALENDAR_MAX_ROOMS = 256
+RoomName = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PlannedSession(_Strict):
+    """One sitting at the agent's site: check-in opens at ``checkin_start``, the paper is sat in ``[start, end)``."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    exam: Annotated[str, Field(min_length=1, max_length=64)]
+    paper: Annotated[str, Field(min_length=1, max_length=PAPER_MAX_CHARS)]
+    # Rooms of this site taking part; "*" for every room.
+    rooms: Annotated[list[RoomName], Field(min_length=1, max_length=CALENDAR_MAX_ROOMS)]
+    checkin_start: AwareDatetime
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PlannedSession:
+        if not self.checkin_start <= self.start < self.end:
+            raise ValueError("needs checkin_start <= start < end")
+        return self
+
+
+class CustodyPeriod(_Strict):
+    """The city's paper custody (rules V2/V3): the vault is watched from ``arrival_due`` until ``returned``."""
+
+    collection: AwareDatetime
+    arrival_due: AwareDatetime
+    returned: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CustodyPeriod:
+        if not self.arrival_due < self.returned:
+            raise ValueError("needs arrival_due < returned")
+        return self
+
+
+class AgentCalendar(_Strict):
+    """Hub → agent, retained on the agent's ``calendar`` topic: its site's slice of the exam plan in force.
+
+    ``version`` names the whole plan (the same for every agent); an empty ``sessions`` list means "no
+    sessions at this site", which an agent can tell from never having received a calendar.
+    """
+
+    v: Literal[1] = WIRE_VERSION
+    type: Literal["calendar"] = "calendar"
+    version: CalendarVersion
+    site: Annotated[str, Field(pattern=f"^{SITE_ID_PATTERN}$")]
+    ts: AwareDatetime
+    jammer_on_before_s: Annotated[int, Field(ge=0, le=86_400)]
+    jammer_off_after_s: Annotated[int, Field(ge=0, le=86_400)]
+    sessions: Annotated[list[PlannedSession], Field(max_length=CALENDAR_MAX_SESSIONS)]
+    # One city has one custody period; the list is empty when the plan names none for it.
+    custody: Annotated[list[CustodyPeriod], Field(max_length=1)]
+
+
 MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "birth": Birth,
     "death": Death,
@@ -184,4 +258,5 @@ MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "snapshot": Snapshot,
     "command": Command,
     "ack": Ack,
+    "calendar": AgentCalendar,
 }

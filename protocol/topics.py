@@ -1,6 +1,7 @@
 """Topic scheme ``sw/v1/<city>/<site>/<agent>/<kind>``: build and parse, no I/O.
 
-Agent → hub kinds: birth, death, heartbeat, state, event, snapshot.  Hub → agent kinds: command, ack.
+Agent → hub kinds: birth, death, heartbeat, state, event, snapshot.  Hub → agent kinds: command, ack, and
+calendar (the agent's slice of the exam plan, retained on its own topic so that no command replaces it).
 The agent's full id is ``<city>/<site>/<agent>`` and is also the identity in its TLS certificate,
 so a broker ACL ``pattern write sw/v1/%u/#`` confines an agent to its own prefix.
 """
@@ -17,8 +18,8 @@ ROOT: Final = "sw"
 VERSION_SEGMENT: Final = "v1"
 
 UpKind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot"]
-DownKind = Literal["command", "ack"]
-Kind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot", "command", "ack"]
+DownKind = Literal["command", "ack", "calendar"]
+Kind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot", "command", "ack", "calendar"]
 UP_KINDS: Final[frozenset[str]] = frozenset(get_args(UpKind))
 DOWN_KINDS: Final[frozenset[str]] = frozenset(get_args(DownKind))
 
@@ -26,6 +27,7 @@ DOWN_KINDS: Final[frozenset[str]] = frozenset(get_args(DownKind))
 SLUG_PATTERN: Final = r"[a-z0-9][a-z0-9_-]{0,31}"
 _SLUG = re.compile(SLUG_PATTERN)
 AGENT_ID_PATTERN: Final = rf"{SLUG_PATTERN}/{SLUG_PATTERN}/{SLUG_PATTERN}"
+SITE_ID_PATTERN: Final = rf"{SLUG_PATTERN}/{SLUG_PATTERN}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@
 
 With ``urc=True`` it slips unsolicited lines (+CEREG: <stat>, RING, +CMTI) in before and between the
 lines of its replies, as real modems do; with ``echo=True`` it echoes commands (a modem left in ATE1).
-``path`` is the tty to open, like /dev/ttyUSB2.  Run ``python -m agent.simulators.modem --script
-normal:30,jammed:60`` for a modem to point an agent at.
+``path`` is the tty to open, like /dev/ttyUSB2.  Given ``master_fd`` (the controlling side of a pty
+made elsewhere, e.g. umockdev's fake /dev/ttyUSB2), it answers there and ``path`` is None.  Run
+``python -m agent.simulators.modem --script normal:30,jammed:60`` for a modem to point an agent at.
 """
 
 from __future__ import annotations
@@ -55,15 +56,23 @@ _URC_STAT: Final = {"normal": 1, "jammed": 2, "transition": 1, "error": 0, "sile
 
 
 class ModemSimulator:
-    def __init__(self, state: ModemState = "normal", *, urc: bool = False, echo: bool = False) -> None:
+    def __init__(
+        self, state: ModemState = "normal", *, urc: bool = False, echo: bool = False, master_fd: int | None = None
+    ) -> None:
         self._state: ModemState = state
         self.urc = urc
         self.echo = echo
         self.commands: list[str] = []
-        self._master, self._slave = os.openpty()
-        # Raw: no echo or line editing by the tty itself; the simulated modem decides what goes back.
-        tty.setraw(self._slave)
-        self.path = os.ttyname(self._slave)
+        self.path: str | None = None
+        if master_fd is None:
+            self._master, slave = os.openpty()
+            # Raw: no echo or line editing by the tty itself; the simulated modem decides what goes back.
+            tty.setraw(slave)
+            self.path = os.ttyname(slave)
+            self._own: tuple[int, ...] = (self._master, slave)
+        else:
+            # The pty's owner closes it; ours is only to stop answering.
+            self._master, self._own = master_fd, ()
         self._closed = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -95,7 +104,7 @@ class ModemSimulator:
         if not self._closed:
             # Once only: a second os.close could hit a descriptor number reused by someone else.
             self._closed = True
-            for fd in (self._master, self._slave):
+            for fd in self._own:
                 with contextlib.suppress(OSError):
                     os.close(fd)
 
@@ -114,6 +123,10 @@ class ModemSimulator:
             try:
                 buffer += os.read(self._master, 1024)
             except OSError:
+                if not self._own:
+                    # An outside pty nobody has open yet (or any more): wait for the driver to open it.
+                    time.sleep(0.02)
+                    continue
                 return
             while b"\r" in buffer:
                 raw, buffer = buffer.split(b"\r", 1)

@@ -6,7 +6,8 @@ caught too.  Exit status 0 when the calendar is valid, 2 when it is not (every p
 
 ``sitewatch hub calendar import FILE --config HUB.toml`` runs the same checks against the hub's own
 inventory (the sites and rooms its agents have reported) and, if they pass, makes the file the calendar
-in force: the rules engine picks it up within a tick.  ``--skip-inventory`` imports before the agents
+in force: the rules engine picks it up within a tick, and every running hub pushes each agent its site's
+slice (hub/calendar/push.py) within a second.  ``--skip-inventory`` imports before the agents
 have ever connected (the other checks still run).  Exit status 0 imported, 1 the database refused or is
 unreachable, 2 the file is invalid.
 """

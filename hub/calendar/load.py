@@ -8,6 +8,8 @@ inside their city's custody period, and — given an inventory — that every si
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import tomllib
 from collections.abc import Collection, Mapping
@@ -25,6 +27,7 @@ Inventory = Mapping[str, Collection[str]]
 
 FORMAT_VERSION: Final = 1
 MAX_SESSION: Final = timedelta(hours=12)
+PLAN_VERSION_CHARS: Final = 16
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _SLUG = re.compile(SLUG_PATTERN)
 _ROOM = re.compile(rf"(?P<site>{SLUG_PATTERN}/{SLUG_PATTERN})/(?P<room>.{{1,64}})")
@@ -63,7 +66,12 @@ def parse_calendar(text: str, file: str = "<calendar>", inventory: Inventory | N
     calendar = reader.calendar(data)
     if reader.problems:
         raise CalendarError(file, reader.problems)
-    return calendar
+    return dataclasses.replace(calendar, version=plan_version(text))
+
+
+def plan_version(text: str) -> str:
+    """The version agents report back: the same file gives the same version on every hub."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:PLAN_VERSION_CHARS]
 
 
 class _Reader:

@@ -6,10 +6,15 @@ names ``测试人员NN``): no real person's data appears in any test.
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from agent.drivers.base import DriverEvent
 from agent.drivers.idcard.checkin import card_day
@@ -30,6 +35,26 @@ FAST: dict[str, Any] = {
     "max_failures": 2,
     "same_card_quiet_s": 0.0,
 }
+
+
+ROOT = Path(__file__).resolve().parents[2]
+GI = Path("/usr/lib/python3/dist-packages/gi")
+
+
+def umockdev_or_skip() -> str:
+    """The path of ``umockdev-wrapper``, which the hotplug scenarios run under."""
+    wrapper = shutil.which("umockdev-wrapper")
+    if wrapper is not None and GI.is_dir():
+        return wrapper
+    # deploy/run.sh installs umockdev, gir1.2-umockdev-1.0 and python3-gi: in CI their absence is a failure.
+    if os.environ.get("CI"):
+        pytest.fail("umockdev-wrapper or python3-gi is missing (Debian: umockdev gir1.2-umockdev-1.0 python3-gi)")
+    pytest.skip("umockdev-wrapper or python3-gi is not installed")
+
+
+def scenario_env() -> dict[str, str]:
+    """The environment of a scenario subprocess: the repository importable, whatever the current folder."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
 def today() -> date:

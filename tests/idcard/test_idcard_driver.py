@@ -245,11 +245,12 @@ def test_the_same_card_put_back_at_once_is_one_check_in(
     check_in(sim, watch, cards[1], result="ok")
 
 
-def test_the_sam_id_rides_in_the_birth_label_once_known(sim: PtySamReader, make_driver: MakeDriver) -> None:
+def test_the_sam_id_is_the_birth_identity_once_known(sim: PtySamReader, make_driver: MakeDriver) -> None:
     watch = make_driver(port=sim.path, label="Room 101 desk")
-    assert watch.driver.info().label == "Room 101 desk"
+    assert watch.driver.info().identity is None
     watch.in_state("ready")
-    assert watch.driver.info().label == f"Room 101 desk · SAM {SAM_ID}"
+    info = watch.driver.info()
+    assert (info.identity, info.label) == (SAM_ID, "Room 101 desk")
 
 
 def test_poll_before_start_and_double_close(sim: PtySamReader, make_driver: MakeDriver) -> None:

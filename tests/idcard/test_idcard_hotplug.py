@@ -8,15 +8,13 @@ pyudev callback never raises, whatever device it is handed.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
+from idcard_helpers import scenario_env, umockdev_or_skip
 
 from agent.drivers.idcard.hotplug import TtyWatcher
 from hub.calendar import RequiredState
@@ -24,25 +22,13 @@ from hub.rules.idcard import MISSING, reader_findings
 from hub.rules.jammer import DeviceSeen
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
-GI = Path("/usr/lib/python3/dist-packages/gi")
-WRAPPER = shutil.which("umockdev-wrapper")
-
-
-def _umockdev_or_skip() -> str:
-    if WRAPPER is not None and GI.is_dir():
-        return WRAPPER
-    # deploy/run.sh installs umockdev, gir1.2-umockdev-1.0 and python3-gi: in CI their absence is a failure.
-    if os.environ.get("CI"):
-        pytest.fail("umockdev-wrapper or python3-gi is missing (Debian: umockdev gir1.2-umockdev-1.0 python3-gi)")
-    pytest.skip("umockdev-wrapper or python3-gi is not installed")
 
 
 def _run_scenario(tmp_path: Path) -> tuple[dict[str, dict[str, Any]], str]:
-    wrapper = _umockdev_or_skip()
+    wrapper = umockdev_or_skip()
     key = tmp_path / "exam.key"
     key.write_bytes(b"umockdev-generated-test-key-0001")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env = scenario_env()
     done = subprocess.run(
         [wrapper, sys.executable, str(HERE / "umockdev_hotplug.py"), str(key)],
         cwd=tmp_path,

@@ -51,6 +51,19 @@ E: DEVLINKS=/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0
 """
 
 
+def ch340_testbed() -> Any:
+    """A umockdev testbed with a CH340 USB bridge (1a86:7523) and no tty yet: add ``TTY_RECORD`` to plug it in."""
+    testbed = UMockdev.Testbed.new()
+    testbed.add_device(
+        "usb",
+        "usb1/1-2",
+        None,
+        ["idVendor", "1a86", "idProduct", "7523"],
+        ["DEVTYPE", "usb_device", "ID_VENDOR_ID", "1a86", "ID_MODEL_ID", "7523"],
+    )
+    return testbed
+
+
 def say(step: str, **fields: Any) -> None:
     print(json.dumps({"step": step, **fields}, default=str), flush=True)
 
@@ -93,14 +106,7 @@ class Driven:
 def main() -> int:
     key_file = Path(sys.argv[1])
     card = generated_test_cards(seed=99, count=1, today=card_day(datetime.now(UTC)))[0]
-    testbed = UMockdev.Testbed.new()
-    testbed.add_device(
-        "usb",
-        "usb1/1-2",
-        None,
-        ["idVendor", "1a86", "idProduct", "7523"],
-        ["DEVTYPE", "usb_device", "ID_VENDOR_ID", "1a86", "ID_MODEL_ID", "7523"],
-    )
+    testbed = ch340_testbed()
 
     # 1. Nothing plugged in: the driver enumerates, finds nothing, and says so.
     first = Driven(key_file)

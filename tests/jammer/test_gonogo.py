@@ -59,6 +59,7 @@ def test_a_site_with_everything_in_place_is_green() -> None:
         "link",
         "clock",
         "outbox",
+        "calendar",
         "vault_cameras",
         "jammers",
         "probes",
@@ -148,3 +149,19 @@ rooms = ["jinan/s01/101", "jinan/s02/*"]
         ("jinan/s02", "am"),
     ]
     assert due(calendar, check_at, check_at + timedelta(seconds=5)) == []
+
+
+def test_an_agent_without_the_current_calendar_makes_the_site_red() -> None:
+    current = "0123456789abcdef"
+    holding = replace(GOOD, calendar_version=current, agents=(replace(AGENT, calendar_version=current),))
+    assert evaluate(holding, NOW).green
+    for held in ("fedcba9876543210", "none"):
+        stale = replace(holding, agents=(replace(AGENT, calendar_version=held),))
+        result = evaluate(stale, NOW)
+        assert not result.green
+        assert [c.name for c in result.checks if not c.ok] == ["calendar"]
+        assert result.reasons == (f"agent jinan/s01/a1 does not hold the current calendar ({held}; current {current})",)
+    # An agent whose software predates calendars reports nothing: it is not judged on this.
+    assert evaluate(replace(holding, agents=(AGENT,)), NOW).green
+    # No plan known to the check: nothing to hold.
+    assert evaluate(replace(GOOD, agents=(replace(AGENT, calendar_version="none"),)), NOW).green

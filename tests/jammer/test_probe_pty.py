@@ -87,7 +87,10 @@ def test_normal_then_jammed_then_normal(modem: ModemSimulator, probe_on: Callabl
         "reason": "not registered, no usable signal",
         "registered": False,
         "rsrp_dbm": None,
+        "port": modem.path,
+        "hotplug": state.details["hotplug"],
     }
+    assert state.details["hotplug"] in ("udev", "paths")
     modem.set_state("normal")
     back, _ = wait_for(probe, verdict("not_suppressed"), WINDOW + SLACK)
     assert back < took + SLACK  # half a window of service is enough to raise the alarm
@@ -144,29 +147,46 @@ def test_a_silent_modem_is_a_fault_and_is_not_asked_everything(
     wait_for(probe, verdict("not_suppressed"), WINDOW + SLACK)
 
 
-def test_the_modem_vanishing_is_a_driver_error_not_a_crash(probe_on: Callable[..., CellProbe]) -> None:
+def test_the_modem_vanishing_is_reported_not_a_crash(probe_on: Callable[..., CellProbe]) -> None:
     sim = ModemSimulator("normal")
     probe = probe_on(sim, reopen_after_s=0.1)
     wait_for(probe, lambda s: s.details["registered"] is True, SLACK)
     sim.close()
     deadline = time.monotonic() + SLACK
-    error: str | None = None
-    while error is None and time.monotonic() < deadline:
+    seen: list[str] = []
+    state: DeviceState | None = None
+    while time.monotonic() < deadline:
         try:
-            probe.poll(now())
-        except DriverError as exc:
-            error = str(exc)
+            state = probe.poll(now())
+        except DriverError as exc:  # the failed read, before the port is found gone
+            seen.append(str(exc))
+        if state is not None and state.status == "offline":
+            break
         time.sleep(0.02)
-    assert error is not None, "the lost port was never reported"
-    assert sim.path in error
+    assert all(sim.path in error for error in seen), seen
+    assert state is not None
+    assert state.status == "offline", "the vanished pty is an absent modem"
+    assert (state.details["verdict"], state.details["reason"]) == ("unknown", "modem absent")
     probe.close()
     probe.close()
 
 
-def test_start_on_a_missing_port_fails_cleanly() -> None:
-    probe = CellProbe(CellProbeConfig(id="probe-x", port="/dev/nonexistent-modem"))
-    with pytest.raises(DriverError, match="cannot open /dev/nonexistent-modem"):
-        probe.start()
-    probe.close()
+def test_a_missing_port_reads_offline_and_a_bad_url_fails_cleanly() -> None:
+    probe = CellProbe(CellProbeConfig(id="probe-x", port="/dev/nonexistent-modem", find_interval_s=0.05))
     with pytest.raises(DriverError, match="polled before start"):
         probe.poll(now())
+    probe.start()
+    try:
+        deadline = time.monotonic() + SLACK
+        state = probe.poll(now())
+        while state.details["error"] != "no candidate port present" and time.monotonic() < deadline:
+            time.sleep(0.02)
+            state = probe.poll(now())
+        assert state.status == "offline"
+        assert state.details["error"] == "no candidate port present"
+    finally:
+        probe.close()
+    url = CellProbe(CellProbeConfig(id="probe-y", port="socket://127.0.0.1:1"))
+    with pytest.raises(DriverError, match=r"cannot open socket://127\.0\.0\.1:1"):
+        url.start()
+    url.close()

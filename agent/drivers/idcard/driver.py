@@ -18,8 +18,9 @@
     roster_file = "/etc/sitewatch/room-101.roster"   # the room's candidate HMACs; reloaded when it changes
 
 The state's details carry the reader's sub-state, its port and SAM id (its identity: a USB bridge's ids
-are not), and the health counters; events carry reader online / lost / fault / recovered and one
-``idcard.checkin`` per card (see :mod:`agent.drivers.idcard.checkin` for what it may contain).
+are not; the birth announces it as the device's ``identity``), and the health counters; events carry
+reader online / lost / fault / recovered and one ``idcard.checkin`` per card (see
+:mod:`agent.drivers.idcard.checkin` for what it may contain).
 """
 
 from __future__ import annotations
@@ -114,12 +115,8 @@ class IdcardSam(Driver[IdcardSamConfig]):
         self._routine_at = 0.0
 
     def info(self) -> DeviceInfo:
-        # The birth has no details field: the SAM id, once known, rides in the label.
-        info = super().info()
-        if self._sam_id is None:
-            return info
-        label = f"{self.config.label} · SAM {self._sam_id}" if self.config.label else f"SAM {self._sam_id}"
-        return info.model_copy(update={"label": label[:128]})
+        # The SAM id is the reader's identity: the agent sends a fresh birth when it is learned or changes.
+        return super().info().model_copy(update={"identity": self._sam_id})
 
     def start(self) -> None:
         if self._supervisor is not None:

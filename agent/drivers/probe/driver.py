@@ -1,5 +1,12 @@
 """``at-probe``: a cellular modem in the exam room, asked every ``interval_s`` whether it has service.
 
+The modem's port is found like an ID-card reader's: ``port`` (a path or glob, matched against device
+nodes and udev links such as ``/dev/serial/by-id/…``) and/or ``usb_ids`` make a rule, and the worker opens
+the first port the rule accepts (:mod:`agent.drivers.serial_hotplug`).  With udev, plugging the modem in
+brings the probe up at once and unplugging it makes the device "offline"; without udev the paths are
+looked at again every ``find_interval_s``.  A pyserial URL (``socket://…``, ``rfc2217://…``) is opened as
+given, with no finding.
+
 A worker thread owns the serial port: each cycle it asks +CEREG?, +C5GREG?, +COPS?, +CESQ and +CSQ (each
 bounded by ``reply_timeout_s``; a modem that does not answer the first is not asked the rest), listens
 for unsolicited lines until the next cycle, and hands one sample to the :class:`~agent.drivers.probe.judge.Judge`.
@@ -22,6 +29,7 @@ from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.drivers.probe.at import ATSession, Observation, Reply, Unsolicited, decode
 from agent.drivers.probe.judge import Judge, JudgePolicy, Sample, Verdict, sample_from
 from agent.drivers.probe.serial_io import ProbePort, ProbePortError
+from agent.drivers.serial_hotplug import CandidateRule, TtyFinder
 from agent.errors import DriverError
 from protocol.messages import DeviceState, DeviceStatus, Scalar
 
@@ -37,10 +45,18 @@ _STATUS: Final[dict[str, DeviceStatus]] = {
 }
 
 
+UsbId = Annotated[str, Field(pattern=r"^[0-9a-f]{4}:[0-9a-f]{4}$")]
+ABSENT: Final = "modem absent"
+
+
 class CellProbeConfig(DeviceConfig):
     driver: Literal["at-probe"] = "at-probe"
-    # The modem's AT port: /dev/ttyUSB2, /dev/serial/by-id/…, or a pyserial URL.
-    port: Annotated[str, Field(min_length=1, max_length=256)]
+    # The modem's AT port: /dev/ttyUSB2, a glob such as /dev/serial/by-id/usb-Quectel_*-if02*, or a pyserial URL.
+    port: Annotated[str | None, Field(min_length=1, max_length=256)] = None
+    # USB vendor:product ids that make a tty a candidate (e.g. "2c7c:0125", a Quectel EC25).
+    usb_ids: Annotated[list[UsbId], Field(default_factory=list, max_length=32)]
+    hotplug: bool = True
+    find_interval_s: Annotated[float, Field(ge=0.01, le=60)] = 1.0
     baudrate: Annotated[int, Field(ge=1200, le=4_000_000)] = 115200
     interval_s: Annotated[float, Field(ge=0.02, le=300)] = 5.0
     reply_timeout_s: Annotated[float, Field(ge=0.02, le=30)] = 2.0
@@ -57,7 +73,19 @@ class CellProbeConfig(DeviceConfig):
     def _thresholds_ordered(self) -> Self:
         if self.rsrp_dead_dbm > self.rsrp_usable_dbm:
             raise ValueError("rsrp_dead_dbm must not be above rsrp_usable_dbm")
+        if self.port is None and not self.usb_ids:
+            raise ValueError("a probe needs `port` (a path, glob or pyserial URL) or `usb_ids` to find its modem")
+        if self.url is not None and self.usb_ids:
+            raise ValueError("`usb_ids` cannot narrow a pyserial URL: give one or the other")
         return self
+
+    @property
+    def url(self) -> str | None:
+        """The port as a pyserial URL, opened as given; None when the port is to be found."""
+        return self.port if self.port is not None and "://" in self.port else None
+
+    def rule(self) -> CandidateRule:
+        return CandidateRule(ports=(self.port,) if self.port else (), usb_ids=tuple(self.usb_ids))
 
     def policy(self) -> JudgePolicy:
         cycle = self.interval_s + len(QUERIES) * self.reply_timeout_s
@@ -89,13 +117,26 @@ class CellProbe(Driver[CellProbeConfig]):
         self._urcs: list[Observation] = []
         self._verdict: Verdict | None = None
         self._pending: list[DriverEvent] = []
+        # Set by udev events (and by close) so a worker waiting for a modem wakes at once.
+        self._wake = threading.Event()
+        self._finder: TtyFinder | None = None
+        self._path: str | None = None
+        self._absent: str | None = None
 
     # --- the supervisor's side -----------------------------------------------------------------------
 
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._port = ProbePort(self.config.port, self.config.baudrate)
+        url = self.config.url
+        if url is not None:
+            self._port = ProbePort(url, self.config.baudrate)
+            self._path = url
+        else:
+            rule = self.config.rule()
+            self._finder = TtyFinder(rule, hotplug=self.config.hotplug, wake=self._wake, name=f"probe-{self.config.id}")
+            self._finder.start()
+            self._absent = "looking for the modem"
         self._greeted = False
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"probe-{self.config.id}", daemon=True)
@@ -106,8 +147,13 @@ class CellProbe(Driver[CellProbeConfig]):
             raise DriverError(f"probe {self.config.id} polled before start")
         with self._lock:
             error = self._port_error
+            absent = self._absent
             verdict = self._judge.verdict(self._mono())
             last = self._last
+        if absent is not None:
+            # Unplugged is not broken: "offline", as for a reader that is not there.
+            gone: dict[str, Scalar] = {"verdict": "unknown", "reason": ABSENT, "registered": None, "rsrp_dbm": None}
+            return self.state("offline", self._where({**gone, "error": absent}))
         if error is not None:
             raise DriverError(error)
         if self._verdict is not None and verdict.verdict != self._verdict.verdict:
@@ -123,14 +169,22 @@ class CellProbe(Driver[CellProbeConfig]):
         )
         return self.state(
             _STATUS.get(verdict.reason, "ok"),
-            {
-                "verdict": verdict.verdict,
-                "reason": verdict.reason,
-                "registered": None if last is None else last.registered,
-                # Coarse on purpose: the state goes out on every change.
-                "rsrp_dbm": rsrp,
-            },
+            self._where(
+                {
+                    "verdict": verdict.verdict,
+                    "reason": verdict.reason,
+                    "registered": None if last is None else last.registered,
+                    # Coarse on purpose: the state goes out on every change.
+                    "rsrp_dbm": rsrp,
+                }
+            ),
         )
+
+    def _where(self, details: dict[str, Scalar]) -> dict[str, Scalar]:
+        finder = self._finder
+        details["port"] = self._path
+        details["hotplug"] = "fixed" if finder is None else finder.mode
+        return details
 
     def events(self) -> list[DriverEvent]:
         drained, self._pending = self._pending, []
@@ -138,12 +192,16 @@ class CellProbe(Driver[CellProbeConfig]):
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=self.config.reply_timeout_s + 2.0)
         port, self._port = self._port, None
         if port is not None:
             port.close()
+        finder, self._finder = self._finder, None
+        if finder is not None:
+            finder.close()
 
     # --- the worker thread -----------------------------------------------------------------------------
 
@@ -151,11 +209,8 @@ class CellProbe(Driver[CellProbeConfig]):
         # Never raises: an exception here would end the thread silently and freeze the verdict.
         while not self._stop.is_set():
             try:
-                if self._port is None:
-                    self._port = ProbePort(self.config.port, self.config.baudrate)
-                    self._session = ATSession()
-                    self._greeted = False
-                    self._set_error(None)
+                if self._port is None and not self._attach():
+                    continue
                 if not self._greeted:
                     self._greet()
                     self._greeted = True
@@ -166,12 +221,50 @@ class CellProbe(Driver[CellProbeConfig]):
                 log.exception("probe %s: worker failed", self.config.id)
                 self._port_failed(f"probe worker failed: {type(exc).__name__}: {exc}")
 
+    def _attach(self) -> bool:
+        """Open the configured URL, or the first port the rule accepts; False (after waiting) when none."""
+        url = self.config.url
+        if url is not None:
+            self._port = ProbePort(url, self.config.baudrate)
+        else:
+            assert self._finder is not None
+            found = self._finder.candidates()
+            if not found:
+                self._set_absent(self._finder.absent_reason())
+                self._wake.wait(self.config.find_interval_s)
+                self._wake.clear()
+                return False
+            # One port at a time: a port that fails is retried after reopen_after_s like any failed port.
+            self._port = ProbePort(found[0], self.config.baudrate)
+            self._path = found[0]
+        self._session = ATSession()
+        self._greeted = False
+        self._set_absent(None)
+        self._set_error(None)
+        return True
+
+    def _check_unplugged(self) -> None:
+        if self._finder is not None and self._finder.refresh(self._path):
+            raise ProbePortError(f"{self._path}: modem unplugged")
+
     def _port_failed(self, text: str) -> None:
         self._set_error(text)
         port, self._port = self._port, None
         if port is not None:
             port.close()
+        if self._finder is not None and not self._finder.candidates():
+            # Gone rather than broken: report it absent now and look for it without the reopen delay.
+            self._set_absent(self._finder.absent_reason())
+            return
         self._stop.wait(self.config.reopen_after_s)
+
+    def _set_absent(self, reason: str | None) -> None:
+        with self._lock:
+            if reason is not None and self._absent is None:
+                log.warning("probe %s: %s", self.config.id, reason)
+            self._absent = reason
+            if reason is not None:
+                self._path = None
 
     def _set_error(self, text: str | None) -> None:
         with self._lock:
@@ -210,6 +303,7 @@ class CellProbe(Driver[CellProbeConfig]):
         port.write(self._session.request(command))
         deadline = self._mono() + self.config.reply_timeout_s
         while not self._stop.is_set() and self._mono() < deadline:
+            self._check_unplugged()
             for event in self._session.feed(port.read()):
                 if isinstance(event, Reply):
                     return event
@@ -221,6 +315,7 @@ class CellProbe(Driver[CellProbeConfig]):
         port = self._port
         assert port is not None
         while not self._stop.is_set() and self._mono() < until:
+            self._check_unplugged()
             for event in self._session.feed(port.read()):
                 if isinstance(event, Unsolicited):
                     self._unsolicited(event, self._urcs)

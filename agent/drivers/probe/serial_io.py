@@ -7,6 +7,7 @@ pyserial raises ``SerialException`` for most things and plain ``OSError`` / ``te
 from __future__ import annotations
 
 import contextlib
+import errno
 
 from agent.errors import DriverError
 
@@ -25,6 +26,7 @@ class ProbePort:
         except ImportError as exc:
             raise ProbePortError(f"pyserial is not installed: {exc}") from exc
         self.url = url
+        self._counts = True
         try:
             self._port = serial.serial_for_url(url, baudrate=baudrate, timeout=READ_WAIT_S, write_timeout=1.0)
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -39,11 +41,23 @@ class ProbePort:
     def read(self) -> bytes:
         """Whatever has arrived, waiting up to ``READ_WAIT_S`` for the first byte; b"" if nothing came."""
         try:
-            waiting = self._port.in_waiting
+            waiting = self._waiting()
             data: bytes = self._port.read(max(1, waiting))
         except Exception as exc:  # as in write()
             raise ProbePortError(f"{self.url}: read failed: {exc}") from exc
         return data
+
+    def _waiting(self) -> int:
+        if not self._counts:
+            return 0
+        try:
+            return int(self._port.in_waiting)
+        except OSError as exc:
+            if exc.errno != errno.ENOTTY:
+                raise
+            # A tty without the byte-count ioctl (umockdev's emulated ones): read a byte at a time.
+            self._counts = False
+            return 0
 
     def close(self) -> None:
         # Closing a port that is already gone must not raise.
