@@ -109,6 +109,9 @@ class Link:
         # The retained calendar has its own topic and its own receiver (the supervisor's calendar keeper).
         self.on_calendar: Callable[[bytes], None] | None = None
         self._calendar_topic = topic_for(path, "calendar")
+        # Likewise the retained roster (the exam's candidate key and this site's rosters).
+        self.on_roster: Callable[[bytes], None] | None = None
+        self._roster_topic = topic_for(path, "roster")
         self._now = now
         self._connected = False
         self._connections = 0
@@ -218,6 +221,8 @@ class Link:
             client.subscribe(topic, qos=1)
         if self.on_calendar is not None:
             client.subscribe(self._calendar_topic, qos=1)
+        if self.on_roster is not None:
+            client.subscribe(self._roster_topic, qos=1)
         if self.on_connected is not None:
             self.on_connected()
 
@@ -253,6 +258,9 @@ class Link:
         if message.topic == self._calendar_topic:
             if self.on_calendar is not None:
                 self.on_calendar(bytes(message.payload))
+        elif message.topic == self._roster_topic:
+            if self.on_roster is not None:
+                self.on_roster(bytes(message.payload))
         elif self.on_message is not None:
             self.on_message(message.topic, bytes(message.payload))
 

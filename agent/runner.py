@@ -18,6 +18,7 @@ from agent.delivery import OutboxSink
 from agent.link import Link
 from agent.outbox import Outbox, SqliteOutbox
 from agent.pump import Pump
+from agent.roster import RosterKeeper
 from agent.supervisor import Supervisor, new_boot_id
 from protocol.messages import Death
 
@@ -50,6 +51,10 @@ class AgentRunner:
         self.calendar = CalendarKeeper(a.path.site_id, saved)
         self.calendar.load()
         self.link.on_calendar = self.calendar.offer
+        held = outbox.with_name(f"roster-{a.city}-{a.site}-{a.name}.json") if isinstance(outbox, Path) else None
+        self.roster = RosterKeeper(a.path.site_id, held)
+        self.roster.load()
+        self.link.on_roster = self.roster.offer
         self.supervisor = Supervisor(
             config,
             self.sink,
@@ -58,6 +63,7 @@ class AgentRunner:
             outbox_stats=self.outbox.stats,
             base_dir=base_dir,
             calendar=self.calendar,
+            roster=self.roster,
         )
         self.link.on_connected = self.supervisor.notify_connected
         self._thread: threading.Thread | None = None

@@ -34,6 +34,7 @@ from agent.devices import DeviceSlot
 from agent.drivers.base import Driver, DriverEvent
 from agent.drivers.registry import create_driver
 from agent.outbox import OutboxStats, Thinned
+from agent.roster import RosterKeeper, RosterUser
 from agent.sink import AgentMessage, Sink
 from protocol.messages import NO_CALENDAR, Birth, DeviceInfo, DeviceState, Event, Heartbeat, Snapshot, State
 from protocol.topics import Kind, topic_for
@@ -79,6 +80,7 @@ class Supervisor:
         outbox_stats: Callable[[], OutboxStats] | None = None,
         base_dir: Path | None = None,
         calendar: CalendarKeeper | None = None,
+        roster: RosterKeeper | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
@@ -89,6 +91,7 @@ class Supervisor:
         self.sw_version = software_version()
         self.counters = SupervisorCounters()
         self.calendar = calendar
+        self.roster = roster
         chosen = drivers if drivers is not None else [create_driver(device, base_dir) for device in config.devices]
         self.devices = [DeviceSlot(driver) for driver in chosen]
         self.started_at = self.clock.now()
@@ -150,6 +153,11 @@ class Supervisor:
             self._announce(now)
             # The hub learns the current states right after every birth, not only at the next change.
             self._last_states = None
+        if self.roster is not None:
+            self.roster.apply_pending()
+            for device in self.devices:
+                if isinstance(device.driver, RosterUser):
+                    device.driver.use_roster(self.roster.roster)
         states = [device.poll(now, mono) for device in self.devices]
         if self.calendar is not None:
             rooms = {device.id: device.driver.config.room for device in self.devices}

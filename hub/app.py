@@ -28,6 +28,8 @@ from hub.errors import HubConfigError, HubError, StoreUnavailable
 from hub.ingest.mqtt import MqttIngest, new_inbox
 from hub.ingest.writer import Writer
 from hub.province.wiring import ROLES, Escalation, Role
+from hub.roster import cli as roster_cli
+from hub.roster.push import RosterPusher
 from hub.rules.engine import RulesEngine
 from hub.rules.health_runner import HealthRules, HubMonitor, process_slug
 from hub.rules.settings import RulesSettings
@@ -36,6 +38,7 @@ from hub.store import Database, ReadStore, StorageInfo, migrate, wait_for_databa
 from hub.store.calendar_push import CalendarPushDatabase
 from hub.store.health import HealthDatabase, ProbeDatabase
 from hub.store.live import ChangeListener
+from hub.store.roster import RosterPushDatabase
 from hub.store.webstore import WebStore
 from hub.sweeper import Sweeper
 from hub.web import LiveHub, create_app
@@ -110,6 +113,9 @@ class Hub:
         calendar_db = CalendarPushDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-calendar")
         self._databases.append(calendar_db)
         self._spawn("hub-calendar", CalendarPusher(calendar_db, self._ingest.publish_calendar).run)
+        roster_db = RosterPushDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-roster")
+        self._databases.append(roster_db)
+        self._spawn("hub-roster", RosterPusher(roster_db, self._ingest.publish_roster).run)
         self._ingest.start()
 
         live = LiveHub()
@@ -288,6 +294,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="city (default), or province: receive the city hubs' escalations",
     )
     calendar_cli.add_hub_arguments(sub.add_parser("calendar", help="import the exam calendar the rules require"))
+    roster_cli.add_hub_arguments(sub.add_parser("roster", help="import an exam's candidate roster (kept as HMACs)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -297,6 +304,8 @@ def run(args: argparse.Namespace) -> int:
         return audit_cli.run(args)
     if args.hub_command == "calendar":
         return calendar_cli.run_hub(args)
+    if args.hub_command == "roster":
+        return roster_cli.run_hub(args)
     if args.config is None:
         print("sitewatch hub: --config FILE is required", file=sys.stderr)
         return 2

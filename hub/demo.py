@@ -22,9 +22,12 @@ import time
 import urllib.request
 import zlib
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from agent.drivers.idcard.checkin import card_day
+from agent.drivers.idcard.sim.cards import generated_test_cards
 from hub.stack import Stack, StackInfo, StackSettings
 from hub.stack.cli import default_state_dir
 
@@ -33,6 +36,9 @@ log = logging.getLogger("sitewatch.demo")
 CITIES = ("jinan", "qingdao", "yantai")
 SITES = ("s01", "s02")
 ROOMS = ("101", "102")
+DEMO_EXAM = "demo-exam"
+DEMO_CARDS = 20
+DEMO_UNREGISTERED = 2  # generated cards of each room left off the roster
 # (username, role, city) — generated demo accounts; passwords are new every run.
 USERS = (("demo-province", "provincial", None), ("demo-jinan", "city", "jinan"))
 
@@ -85,12 +91,11 @@ def agent_config(info: StackInfo, demo_dir: Path, city: str, site: str) -> str:
         f'source = "synthetic:{_seed(city, site)}"\nbaseline_dir = "{baseline_dir(city, site)}"\n'
     ]
     for room in ROOMS:
-        roster = demo_dir / "readers" / f"{city}-{site}-{room}.roster"
+        # No key or roster files: the hub pushes both (``hub roster import`` in :func:`_import_roster`).
         devices.append(
             "[[devices]]\n"
             f'driver = "idcard-sam"\nid = "reader-{room}"\nroom = "{room}"\n'
             f'port = "{reader_link(demo_dir, city, site, room)}"\nhotplug = false\n'
-            f'key_file = "{demo_dir / "exam.key"}"\nroster_file = "{roster}"\n'
         )
         devices.append(f'[[devices]]\ndriver = "sim-jammer"\nid = "jammer-{room}"\nroom = "{room}"\n')
     return (
@@ -175,6 +180,30 @@ def _sign_up(config: Path) -> list[tuple[str, str, str]]:
     return made
 
 
+def roster_csv() -> str:
+    """The demo exam's candidates: each simulated reader's generated test cards (the same seed and day as
+    ``simulate idcard`` uses) but the last :data:`DEMO_UNREGISTERED`, so the dashboard shows both kinds."""
+    today = card_day(datetime.now().astimezone())
+    rows = ["exam,site,room,id_number"]
+    for city in CITIES:
+        for site in SITES:
+            for room in ROOMS:
+                cards = generated_test_cards(_seed(city, site, room), DEMO_CARDS, today=today)
+                rows += [f"{DEMO_EXAM},{city}/{site},{room},{c.number}" for c in cards[:-DEMO_UNREGISTERED]]
+    return "\n".join(rows) + "\n"
+
+
+def _import_roster(demo_dir: Path, hub_cfg: Path) -> None:
+    """Make the demo exam's roster the one in force; the hub then pushes key and rooms to every agent."""
+    csv = demo_dir / "roster.csv"
+    csv.write_text(roster_csv(), encoding="ascii")
+    csv.chmod(0o600)
+    argv = _cli("hub", "roster", "import", "--config", str(hub_cfg), str(csv))
+    done = subprocess.run(argv, capture_output=True, timeout=120, check=False)
+    if done.returncode != 0:
+        log.warning("the demo roster was not imported: %s", done.stderr.decode(errors="replace").strip())
+
+
 def _commission(demo_dir: Path, configs: list[Path]) -> None:
     """Take each vault camera's reference view once, in parallel, so tamper checks run from the start."""
     pending = []
@@ -193,7 +222,7 @@ def _start_site(procs: Processes, info: StackInfo, demo_dir: Path, city: str, si
     for room in ROOMS:
         link = reader_link(demo_dir, city, site, room)
         simulate = ["simulate", "idcard", "--link", str(link), "--seed", str(_seed(city, site, room))]
-        cards = ["--key-file", str(demo_dir / "exam.key"), "--roster-out", str(link.with_suffix(".roster"))]
+        cards = ["--cards", str(DEMO_CARDS)]
         faults = ["--card-every", "20", "--faults", "all", "--fault-every", "300", "--fault-for", "15"]
         procs.start(f"reader {city}/{site}/{room}", _cli(*simulate, *cards, *faults))
     config = demo_dir / f"{city}-{site}.toml"
@@ -209,11 +238,6 @@ def run(args: argparse.Namespace) -> int:
     info = stack.up()
     demo_dir = (state_dir / "demo").resolve()
     (demo_dir / "readers").mkdir(parents=True, exist_ok=True)
-    key = demo_dir / "exam.key"
-    if not key.exists():
-        # One per-exam candidate key for the whole demo, so a card read at two sites is recognisable.
-        key.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
-        key.chmod(0o600)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -228,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"the hub did not come up; see {demo_dir / 'hub.log'}", file=sys.stderr)
             return 1
         users = _sign_up(hub_cfg)
+        _import_roster(demo_dir, hub_cfg)
 
         configs = [_start_site(procs, info, demo_dir, city, site) for city in CITIES for site in SITES]
         _commission(demo_dir, configs)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicError, UnsupportedVersion
-from protocol.messages import WIRE_VERSION, Ack, AgentCalendar, Command, UpMessage
+from protocol.messages import WIRE_VERSION, Ack, AgentCalendar, AgentRoster, Command, UpMessage
 from protocol.topics import UP_KINDS, Topic, parse_topic
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -90,6 +90,14 @@ def decode_calendar(payload: bytes) -> AgentCalendar:
     obj = _load_object(payload)
     try:
         return AgentCalendar.model_validate(obj)
+    except ValidationError as exc:
+        raise SchemaError(describe_validation_error(exc)) from exc
+
+
+def decode_roster(payload: bytes) -> AgentRoster:
+    obj = _load_object(payload)
+    try:
+        return AgentRoster.model_validate(obj)
     except ValidationError as exc:
         raise SchemaError(describe_validation_error(exc)) from exc
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from protocol.messages import (
     Ack,
     AgentCalendar,
+    AgentRoster,
     Birth,
     Command,
     CustodyPeriod,
@@ -16,6 +17,7 @@ from protocol.messages import (
     Event,
     Heartbeat,
     PlannedSession,
+    RoomRoster,
     Snapshot,
     State,
 )
@@ -28,7 +30,10 @@ _TS = datetime(2026, 5, 17, 0, 30, tzinfo=UTC)
 _PLAN = "9b1f0c3e5a7d2468"
 
 
-def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot | Command | Ack | AgentCalendar]:
+Example = Birth | Death | Heartbeat | State | Event | Snapshot | Command | Ack | AgentCalendar | AgentRoster
+
+
+def examples() -> dict[str, Example]:
     return {
         "birth": Birth(
             agent=_AGENT,
@@ -112,6 +117,24 @@ def examples() -> dict[str, Birth | Death | Heartbeat | State | Event | Snapshot
                     arrival_due=_TS - timedelta(hours=20),
                     returned=_TS + timedelta(days=1),
                 )
+            ],
+        ),
+        # A demonstration key (the bytes 0..31), never one in use: a real key is random, made by the hub.
+        "roster": AgentRoster(
+            exam="2026-vocational",
+            site="jinan/s01",
+            key_id="630dcd2966c43366",
+            key="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+            ts=_TS,
+            rooms=[
+                RoomRoster(
+                    room="101",
+                    candidates=[
+                        "5167dd15d18166a9dd6caa3522f7026f13d2f82c052bb245c9f3366588205222",
+                        "96c77d0d85786f50c7cd7974e2b3832a12b47bf51d81d7f22136197555193bca",
+                    ],
+                ),
+                RoomRoster(room="102", candidates=["be50ddd42cbf202ab9dcd497caceb3afa320836f55a4ad0886000cd5d083c320"]),
             ],
         ),
     }

@@ -249,6 +249,68 @@ class AgentCalendar(_Strict):
     custody: Annotated[list[CustodyPeriod], Field(max_length=1)]
 
 
+# A roster's bounds: a site's rooms and one room's candidates (a room seats about 30; these leave room for
+# halls while keeping a retained roster under ~5 MB).
+ROSTER_MAX_ROOMS = 128
+ROSTER_MAX_CANDIDATES = 512
+ROSTER_KEY_BYTES = 32
+KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
+CandidateHmac = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+def key_id(key: bytes) -> str:
+    """A key's public name: the first 16 hex digits of its SHA-256 (says which key, reveals nothing of it)."""
+    return hashlib.sha256(key).hexdigest()[:16]
+
+
+class RoomRoster(_Strict):
+    room: RoomName
+    # Keyed HMACs of the candidates' ID numbers (see agent/drivers/idcard/privacy.py), never the numbers.
+    candidates: Annotated[list[CandidateHmac], Field(max_length=ROSTER_MAX_CANDIDATES)]
+
+
+class AgentRoster(_Strict):
+    """Hub → agent, retained on the agent's ``roster`` topic: the exam's candidate key and its site's rosters.
+
+    ``key`` is the exam's HMAC key (base64 of 32 bytes); ``key_id`` names it.  The message travels only on
+    the agent's own topic, which the broker ACL lets no other agent read, and over TLS in production; the
+    agent keeps it in a file only it may read and never logs it.  A room of the site that is not listed
+    has no registered candidates.
+    """
+
+    v: Literal[1] = WIRE_VERSION
+    type: Literal["roster"] = "roster"
+    exam: Annotated[str, Field(min_length=1, max_length=64)]
+    site: Annotated[str, Field(pattern=f"^{SITE_ID_PATTERN}$")]
+    key_id: Annotated[str, Field(pattern=KEY_ID_PATTERN)]
+    key: Annotated[str, Field(min_length=44, max_length=44, repr=False)]  # a repr must not show it
+    ts: AwareDatetime
+    rooms: Annotated[list[RoomRoster], Field(max_length=ROSTER_MAX_ROOMS)]
+
+    @field_validator("key")
+    @classmethod
+    def _key_bytes(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("key is not base64") from None  # the message must never quote the key
+        if len(raw) != ROSTER_KEY_BYTES:
+            raise ValueError(f"key must be {ROSTER_KEY_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AgentRoster:
+        if key_id(self.key_bytes()) != self.key_id:
+            raise ValueError("key_id does not name this key")
+        names = [room.room for room in self.rooms]
+        if len(set(names)) != len(names):
+            raise ValueError("a room is listed twice")
+        return self
+
+    def key_bytes(self) -> bytes:
+        return base64.b64decode(self.key)
+
+
 MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "birth": Birth,
     "death": Death,
@@ -259,4 +321,5 @@ MESSAGE_MODELS: dict[str, type[_Strict]] = {
     "command": Command,
     "ack": Ack,
     "calendar": AgentCalendar,
+    "roster": AgentRoster,
 }

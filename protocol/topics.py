@@ -1,7 +1,9 @@
 """Topic scheme ``sw/v1/<city>/<site>/<agent>/<kind>``: build and parse, no I/O.
 
-Agent → hub kinds: birth, death, heartbeat, state, event, snapshot.  Hub → agent kinds: command, ack, and
-calendar (the agent's slice of the exam plan, retained on its own topic so that no command replaces it).
+Agent → hub kinds: birth, death, heartbeat, state, event, snapshot.  Hub → agent kinds: command, ack,
+calendar (the agent's slice of the exam plan, retained on its own topic so that no command replaces it) and
+roster (the exam's candidate key and the site's rooms' candidate HMACs, retained likewise; the ACL lets
+only that agent read its topic, so the key reaches no other agent).
 The agent's full id is ``<city>/<site>/<agent>`` and is also the identity in its TLS certificate,
 so a broker ACL ``pattern write sw/v1/%u/#`` confines an agent to its own prefix.
 """
@@ -18,8 +20,8 @@ ROOT: Final = "sw"
 VERSION_SEGMENT: Final = "v1"
 
 UpKind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot"]
-DownKind = Literal["command", "ack", "calendar"]
-Kind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot", "command", "ack", "calendar"]
+DownKind = Literal["command", "ack", "calendar", "roster"]
+Kind = Literal["birth", "death", "heartbeat", "state", "event", "snapshot", "command", "ack", "calendar", "roster"]
 UP_KINDS: Final[frozenset[str]] = frozenset(get_args(UpKind))
 DOWN_KINDS: Final[frozenset[str]] = frozenset(get_args(DownKind))
 

@@ -162,6 +162,17 @@ class MqttIngest:
             return False
         return True
 
+    def publish_roster(self, agent_id: str, payload: bytes) -> bool:
+        """Retain an agent's roster (it holds the exam key) on its own topic, which only that agent may read."""
+        if not self._client.is_connected():
+            return False
+        topic = topic_for(AgentPath.from_agent_id(agent_id), "roster")
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._stats.add("roster_failures")
+            return False
+        return True
+
     def stop(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()

@@ -20,7 +20,7 @@ from hub.stack.mosquitto import acl_path, render_config
 from hub.stack.settings import StackSettings
 from hub.stats import Stats
 from protocol.messages import Death
-from protocol.topics import UP_KINDS, AgentPath
+from protocol.topics import DOWN_KINDS, UP_KINDS, AgentPath
 
 AGENT = """
 [agent]
@@ -155,10 +155,12 @@ def test_acl_confines_agents_and_lists_hubs_and_fully_revoked_identities() -> No
     # Every agent → hub kind of the protocol, each by name: nothing else under the agent's prefix.
     assert {"birth", "death", "heartbeat", "state", "event"} <= UP_KINDS
     writes = [["pattern", "write", f"sw/v1/%u/{kind}"] for kind in sorted(UP_KINDS)]
+    # Every hub → agent kind, each by name: an agent reads only what is addressed to it.
+    assert {"ack", "command", "calendar"} <= DOWN_KINDS
+    reads = [["pattern", "read", f"sw/v1/%u/{kind}"] for kind in sorted(DOWN_KINDS)]
     assert directives == [
         *writes,
-        ["pattern", "read", "sw/v1/%u/ack"],
-        ["pattern", "read", "sw/v1/%u/command"],
+        *reads,
         ["user", "ingest-1"],
         ["topic", "readwrite", "sw/#"],
         ["topic", "read", "$SYS/broker/#"],

@@ -17,10 +17,15 @@
     key_file = "/etc/sitewatch/exam.key"     # per-exam HMAC key (absolute path); reloaded when it changes
     roster_file = "/etc/sitewatch/room-101.roster"   # the room's candidate HMACs; reloaded when it changes
 
-The state's details carry the reader's sub-state, its port and SAM id (its identity: a USB bridge's ids
-are not; the birth announces it as the device's ``identity``), and the health counters; events carry
-reader online / lost / fault / recovered and one ``idcard.checkin`` per card (see
-:mod:`agent.drivers.idcard.checkin` for what it may contain).
+Without ``key_file`` the reader uses the key the hub pushes (:mod:`agent.roster`) and, without
+``roster_file``, the pushed roster of its room; a file always wins (offline provisioning), and a file key
+is never paired with a pushed roster (its HMACs were made with another key).
+
+The state's details carry where the key and roster came from (``key_source`` / ``roster_source``:
+``file``, ``pushed`` or None) and the roster's size, never the key; the reader's sub-state, its port and
+SAM id (its identity: a USB bridge's ids are not; the birth announces it as the device's ``identity``),
+and the health counters; events carry reader online / lost / fault / recovered and one ``idcard.checkin``
+per card (see :mod:`agent.drivers.idcard.checkin` for what it may contain).
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from agent.drivers.idcard.candidates import CandidateRule
 from agent.drivers.idcard.checkin import card_day
 from agent.drivers.idcard.errors import ProvisioningError, ReaderError
 from agent.drivers.idcard.machine import Health, Timing
-from agent.drivers.idcard.privacy import load_key, load_roster
+from agent.drivers.idcard.privacy import CandidateKey, load_key, load_roster
 from agent.drivers.idcard.status import DESCRIPTIONS, code
 from agent.drivers.idcard.supervisor import CheckinPolicy, ReaderSnapshot, ReaderSupervisor
+from agent.roster import PushedRoster
 from protocol.messages import DeviceInfo, DeviceState, DeviceStatus, Scalar
 
 log = logging.getLogger("sitewatch.agent.idcard")
@@ -53,6 +59,7 @@ STATUS: Final[dict[str, DeviceStatus]] = {
     "probing": "unknown",
     "fault": "fault",
 }
+Source = Literal["file", "pushed"]
 # A state message goes out whenever details change: counters that move with every find wait this long.
 ROUTINE_REFRESH_S: Final = 60.0
 
@@ -113,6 +120,8 @@ class IdcardSam(Driver[IdcardSamConfig]):
         self._significant: dict[str, Scalar] = {}
         self._routine: dict[str, Scalar] = {}
         self._routine_at = 0.0
+        self._pushed: PushedRoster | None = None
+        self._sources: tuple[Source | None, Source | None] = (None, None)
 
     def info(self) -> DeviceInfo:
         # The SAM id is the reader's identity: the agent sends a fresh birth when it is learned or changes.
@@ -153,6 +162,25 @@ class IdcardSam(Driver[IdcardSamConfig]):
             status = "warning"
         return self.state(status, self._details(snap, now, mono))
 
+    def use_roster(self, roster: PushedRoster | None) -> None:
+        """The roster the hub pushed (the supervisor's thread): taken up now if the reader runs."""
+        if roster is self._pushed:
+            return
+        self._pushed = roster
+        supervisor = self._supervisor
+        if supervisor is None or (self.config.key_file and self.config.roster_file):
+            return  # not started (start() picks it up), or both come from files
+        try:
+            policy = self._load_policy()
+        except ProvisioningError as exc:
+            self._provisioning_error = str(exc)
+            return
+        self._provisioning_error = None
+        supervisor.set_policy(policy)
+        log.info(
+            "reader %s: pushed roster taken up (exam %s)", self.config.id, "none" if roster is None else roster.exam
+        )
+
     def events(self) -> list[DriverEvent]:
         drained, self._pending = self._pending, []
         return drained
@@ -183,6 +211,9 @@ class IdcardSam(Driver[IdcardSamConfig]):
             "read_ms_mean": round(h.read_s_total * 1000 / h.reads_ok) if h.reads_ok else None,
             "read_ms_max": round(h.read_s_max * 1000) if h.reads_ok else None,
             "key_loaded": policy is not None and policy.key is not None,
+            "key_source": self._sources[0],
+            "roster_source": self._sources[1],
+            "roster_exam": self._pushed.exam if "pushed" in self._sources and self._pushed is not None else None,
             "roster_size": None if policy is None or policy.roster is None else len(policy.roster),
             "provisioning_error": self._provisioning_error,
             "hotplug": snap.hotplug,
@@ -214,13 +245,26 @@ class IdcardSam(Driver[IdcardSamConfig]):
 
     # -- provisioning -------------------------------------------------------------------------------------
     def _load_policy(self) -> CheckinPolicy:
-        key_file, roster_file = self.config.key_file, self.config.roster_file
-        return CheckinPolicy(
-            room=self.config.room,
-            key=load_key(Path(key_file)) if key_file else None,
-            roster=load_roster(Path(roster_file)) if roster_file else None,
-            quiet_s=self.config.same_card_quiet_s,
+        key_file, roster_file, room, pushed = (
+            self.config.key_file,
+            self.config.roster_file,
+            self.config.room,
+            self._pushed,
         )
+        key: CandidateKey | None = None
+        roster: frozenset[str] | None = None
+        key_source: Source | None = None
+        roster_source: Source | None = None
+        if key_file:
+            key, key_source = load_key(Path(key_file)), "file"
+        elif pushed is not None:
+            key, key_source = pushed.key, "pushed"
+        if roster_file:
+            roster, roster_source = load_roster(Path(roster_file)), "file"
+        elif key_source == "pushed" and pushed is not None and room is not None:
+            roster, roster_source = pushed.room(room), "pushed"
+        self._sources = (key_source, roster_source)
+        return CheckinPolicy(room=room, key=key, roster=roster, quiet_s=self.config.same_card_quiet_s)
 
     def _file_stamps(self) -> tuple[tuple[int, int] | None, ...]:
         stamps: list[tuple[int, int] | None] = []
