@@ -1,9 +1,8 @@
 """Finding a driver's serial port among the ttys udev knows, and noticing when it comes and goes.
 
-Shared by serial drivers that find their device rather than being given a fixed port (the cellular probe;
-the ID-card reader has the same logic in agent/drivers/idcard/candidates.py and hotplug.py and can switch
-to this module: :class:`CandidateRule` / :func:`candidates` / :class:`TtyWatcher` are the same, with
-``HotplugUnavailable`` based on :class:`~agent.errors.DriverError` instead of the reader's own error).
+Shared by the serial drivers that find their device rather than being given a fixed port: the ID-card
+reader's supervisor uses :class:`CandidateRule`, :func:`candidates` and :class:`TtyWatcher` directly (it
+confirms each candidate with SAM status), the cellular probe holds a :class:`TtyFinder`.
 
 :class:`TtyWatcher` is a pyudev module: it enumerates the tty subsystem once and then listens for add /
 remove / change.  The observer's callback only converts the device to a plain :class:`TtyDevice` and

@@ -16,7 +16,7 @@ from typing import Any
 
 from idcard_helpers import scenario_env, umockdev_or_skip
 
-from agent.drivers.idcard.hotplug import TtyWatcher
+from agent.drivers.serial_hotplug import TtyWatcher
 from hub.calendar import RequiredState
 from hub.rules.idcard import MISSING, reader_findings
 from hub.rules.jammer import DeviceSeen

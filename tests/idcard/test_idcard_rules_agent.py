@@ -10,10 +10,10 @@ import pytest
 
 from agent.config import parse_config
 from agent.drivers.idcard import checkin, text
-from agent.drivers.idcard.candidates import CandidateRule, TtyDevice, candidates
 from agent.drivers.idcard.driver import IdcardSamConfig
 from agent.drivers.idcard.privacy import CandidateKey
 from agent.drivers.idcard.sim.cards import GeneratedCard
+from agent.drivers.serial_hotplug import CandidateRule, TtyDevice, candidates
 from agent.errors import ConfigError
 
 CH340 = TtyDevice("/dev/ttyUSB0", ("/dev/serial/by-id/usb-1a86_USB_Serial-if00-port0",), "1a86:7523")

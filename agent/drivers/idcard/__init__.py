@@ -2,9 +2,9 @@
 
 The data flows through these modules in this order; only the two adapters touch the outside world:
 
-    hotplug      (pyudev: which tty devices exist; the only pyudev module)     ─┐
-    candidates   (pure: which of them may be this room's reader)               │ adapters feed
-    serialport   (pyserial: open, write, read with a deadline; the only one)  ─┘ the supervisor
+    ../serial_hotplug  (shared with the probe: pyudev watcher — the only pyudev  ─┐
+                        module — and the pure candidate rule for this room's reader) │ adapters feed
+    serialport   (pyserial: open, write, read with a deadline; the only one)      ─┘ the supervisor
     frames       (sans-I/O: build requests, parse responses incrementally)
     commands, status, replies   (the command set, SW3 codes, reply payloads)
     machine      (pure: the reader's states and health counters; what to send next)

@@ -40,13 +40,13 @@ from typing import Annotated, Final, Literal, Self
 from pydantic import Field, model_validator
 
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
-from agent.drivers.idcard.candidates import CandidateRule
 from agent.drivers.idcard.checkin import card_day
 from agent.drivers.idcard.errors import ProvisioningError, ReaderError
 from agent.drivers.idcard.machine import Health, Timing
 from agent.drivers.idcard.privacy import CandidateKey, load_key, load_roster
 from agent.drivers.idcard.status import DESCRIPTIONS, code
 from agent.drivers.idcard.supervisor import CheckinPolicy, ReaderSnapshot, ReaderSupervisor
+from agent.drivers.serial_hotplug import CandidateRule
 from agent.roster import PushedRoster
 from protocol.messages import DeviceInfo, DeviceState, DeviceStatus, Scalar
 

@@ -24,11 +24,9 @@ from datetime import UTC, date, datetime
 from typing import Final, Protocol
 
 from agent.drivers.idcard import checkin, text
-from agent.drivers.idcard.candidates import CandidateRule, TtyDevice, candidates
 from agent.drivers.idcard.commands import Command
 from agent.drivers.idcard.errors import CardDataError, PortUnavailable
 from agent.drivers.idcard.frames import BadChecksum, BadLength, FrameParser, Response
-from agent.drivers.idcard.hotplug import HotplugUnavailable, TtyWatcher
 from agent.drivers.idcard.machine import (
     Answered,
     CardRead,
@@ -49,6 +47,7 @@ from agent.drivers.idcard.machine import (
 )
 from agent.drivers.idcard.privacy import CandidateKey
 from agent.drivers.idcard.serialport import SerialPort
+from agent.drivers.serial_hotplug import CandidateRule, HotplugUnavailable, TtyDevice, TtyWatcher, candidates
 from protocol.messages import Scalar, Severity
 
 log = logging.getLogger("sitewatch.agent.idcard")
@@ -216,7 +215,7 @@ class ReaderSupervisor:
     def _start_hotplug(self) -> None:
         if not self.hotplug:
             return
-        watcher = TtyWatcher(self._wake)
+        watcher = TtyWatcher(self._wake, "idcard-udev")
         try:
             present = watcher.start()
         except HotplugUnavailable as exc:
