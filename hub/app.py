@@ -112,10 +112,10 @@ class Hub:
         self._start_rules(dsn, rules, writer, queue)
         calendar_db = CalendarPushDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-calendar")
         self._databases.append(calendar_db)
-        self._spawn("hub-calendar", CalendarPusher(calendar_db, self._ingest.publish_calendar).run)
+        self._spawn("hub-calendar", CalendarPusher(calendar_db, self._ingest.retained_publisher("calendar")).run)
         roster_db = RosterPushDatabase(dsn, f"sitewatch-hub-{self.config.hub.name}-roster")
         self._databases.append(roster_db)
-        self._spawn("hub-roster", RosterPusher(roster_db, self._ingest.publish_roster).run)
+        self._spawn("hub-roster", RosterPusher(roster_db, self._ingest.retained_publisher("roster")).run)
         self._ingest.start()
 
         live = LiveHub()

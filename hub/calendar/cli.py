@@ -15,7 +15,6 @@ unreachable, 2 the file is invalid.
 from __future__ import annotations
 
 import argparse
-import getpass
 import hashlib
 import sys
 from collections.abc import Iterable
@@ -87,63 +86,39 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_hub(args: argparse.Namespace) -> int:
-    from hub.config import load_config  # noqa: PLC0415  # the hub's side only
-    from hub.errors import HubConfigError, HubError  # noqa: PLC0415
+    from hub.import_cli import CliExit, hub_database, require_config, who  # noqa: PLC0415  # the hub's side only
     from hub.store import calendar as plan  # noqa: PLC0415
-    from hub.store import connect, migrate  # noqa: PLC0415
 
-    config_path = args.calendar_config or args.config
-    if config_path is None:
-        print("sitewatch hub calendar: --config FILE is required", file=sys.stderr)
-        return 2
+    command = "sitewatch hub calendar"
     file = str(args.file)
     try:
-        content = Path(args.file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        print(CalendarError(file, [CalendarProblem(None, "", f"cannot read: {exc}")]), file=sys.stderr)
-        return 2
-    try:
-        dsn = load_config(config_path).dsn()
-    except HubConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        conn = connect(dsn, "sitewatch-calendar-cli")
-    except HubError as exc:
-        print(f"sitewatch hub calendar: {exc}", file=sys.stderr)
-        return 1
-    try:
-        migrate(conn)  # the hub may never have run against this database yet
-        inventory = None if args.skip_inventory else plan.inventory(conn)
+        config_path = require_config(args.calendar_config or args.config, command)
         try:
-            calendar = parse_calendar(content, file, inventory)
-        except CalendarError as exc:
-            print(exc, file=sys.stderr)
+            content = Path(args.file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(CalendarError(file, [CalendarProblem(None, "", f"cannot read: {exc}")]), file=sys.stderr)
             return 2
-        version = plan.store_calendar(
-            conn,
-            content=content,
-            source=Path(args.file).name,
-            sha256=hashlib.sha256(content.encode("utf-8")).hexdigest(),
-            sessions=len(calendar.sessions),
-            sites=len(calendar.sites()),
-            imported_by=f"cli:{_who()}",
-            now=datetime.now(UTC),
-        )
-    except HubError as exc:
-        print(f"sitewatch hub calendar: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        conn.close()
+        with hub_database(config_path, command, "sitewatch-calendar-cli") as conn:
+            inventory = None if args.skip_inventory else plan.inventory(conn)
+            try:
+                calendar = parse_calendar(content, file, inventory)
+            except CalendarError as exc:
+                print(exc, file=sys.stderr)
+                return 2
+            version = plan.store_calendar(
+                conn,
+                content=content,
+                source=Path(args.file).name,
+                sha256=hashlib.sha256(content.encode("utf-8")).hexdigest(),
+                sessions=len(calendar.sessions),
+                sites=len(calendar.sites()),
+                imported_by=f"cli:{who()}",
+                now=datetime.now(UTC),
+            )
+    except CliExit as exc:
+        return exc.status
     _describe(file, calendar, f"imported as version {version}")
     return 0
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
 
 
 def inventory_from_agent_configs(paths: Iterable[Path]) -> Inventory:

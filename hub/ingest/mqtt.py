@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -40,6 +41,9 @@ from protocol.messages import Ack, Command
 from protocol.topics import AgentPath, topic_for, up_subscriptions
 
 log = logging.getLogger("sitewatch.hub.ingest")
+
+# The down kinds a pusher retains per agent (hub/agent_push.py).
+RetainedKind = Literal["calendar", "roster"]
 
 RECEIVE_MAXIMUM = 1000
 QUEUE_SIZE = 100 * RECEIVE_MAXIMUM
@@ -148,30 +152,24 @@ class MqttIngest:
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             self._stats.add("command_failures")
 
-    def publish_calendar(self, agent_id: str, payload: bytes) -> bool:
-        """Retain an agent's calendar on its own topic (thread-safe); False when not queued, to be tried again.
+    def publish_retained(self, agent_id: str, kind: RetainedKind, payload: bytes) -> bool:
+        """Retain an agent's ``calendar`` or ``roster`` (it holds the exam key) on its own topic, which only
+        that agent may read (thread-safe); False when not queued, to be tried again.
 
         Not queued while disconnected: the pusher tries every tick, and paho would keep each attempt.
         """
         if not self._client.is_connected():
             return False
-        topic = topic_for(AgentPath.from_agent_id(agent_id), "calendar")
+        topic = topic_for(AgentPath.from_agent_id(agent_id), kind)
         info = self._client.publish(topic, payload, qos=1, retain=True)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self._stats.add("calendar_failures")
+            self._stats.add(f"{kind}_failures")
             return False
         return True
 
-    def publish_roster(self, agent_id: str, payload: bytes) -> bool:
-        """Retain an agent's roster (it holds the exam key) on its own topic, which only that agent may read."""
-        if not self._client.is_connected():
-            return False
-        topic = topic_for(AgentPath.from_agent_id(agent_id), "roster")
-        info = self._client.publish(topic, payload, qos=1, retain=True)
-        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self._stats.add("roster_failures")
-            return False
-        return True
+    def retained_publisher(self, kind: RetainedKind) -> Callable[[str, bytes], bool]:
+        """:meth:`publish_retained` for one kind: what a pusher (hub/agent_push.py) takes."""
+        return lambda agent_id, payload: self.publish_retained(agent_id, kind, payload)
 
     def stop(self) -> None:
         self._client.disconnect()

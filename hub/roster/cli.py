@@ -11,7 +11,6 @@ database refused or is unreachable, 2 the file is invalid.
 from __future__ import annotations
 
 import argparse
-import getpass
 import secrets
 import sys
 from datetime import UTC, datetime
@@ -33,55 +32,38 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_hub(args: argparse.Namespace) -> int:
     from agent.drivers.idcard.privacy import CandidateKey  # noqa: PLC0415  # the import's side only
-    from hub.config import load_config  # noqa: PLC0415
-    from hub.errors import HubConfigError, HubError  # noqa: PLC0415
+    from hub.import_cli import CliExit, hub_database, require_config, who  # noqa: PLC0415
     from hub.roster.load import hash_roster  # noqa: PLC0415
-    from hub.store import connect, migrate  # noqa: PLC0415
     from hub.store.roster import exam_key, store_roster  # noqa: PLC0415
     from protocol.messages import key_id  # noqa: PLC0415
 
-    config_path = args.roster_config or args.config
-    if config_path is None:
-        print("sitewatch hub roster: --config FILE is required", file=sys.stderr)
-        return 2
+    command = "sitewatch hub roster"
     file = str(args.file)
     try:
-        roster = parse_roster(Path(args.file).read_text(encoding="utf-8"), file)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a UTF-8 text file"
-        print(RosterError(file, [RosterProblem(None, f"cannot read: {reason}")]), file=sys.stderr)
-        return 2
-    except RosterError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    try:
-        dsn = load_config(config_path).dsn()
-    except HubConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    now = datetime.now(UTC)
-    try:
-        conn = connect(dsn, "sitewatch-roster-cli")
-    except HubError as exc:
-        print(f"sitewatch hub roster: {exc}", file=sys.stderr)
-        return 1
-    try:
-        migrate(conn)  # the hub may never have run against this database yet
-        key = exam_key(conn, roster.exam, lambda: secrets.token_bytes(KEY_BYTES), now)
-        entries = hash_roster(roster, CandidateKey(key))
-        version = store_roster(
-            conn,
-            exam=roster.exam,
-            entries=entries,
-            source=Path(args.file).name,
-            imported_by=f"cli:{_who()}",
-            now=now,
-        )
-    except HubError as exc:
-        print(f"sitewatch hub roster: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        conn.close()
+        config_path = require_config(args.roster_config or args.config, command)
+        try:
+            roster = parse_roster(Path(args.file).read_text(encoding="utf-8"), file)
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a UTF-8 text file"
+            print(RosterError(file, [RosterProblem(None, f"cannot read: {reason}")]), file=sys.stderr)
+            return 2
+        except RosterError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        now = datetime.now(UTC)
+        with hub_database(config_path, command, "sitewatch-roster-cli") as conn:
+            key = exam_key(conn, roster.exam, lambda: secrets.token_bytes(KEY_BYTES), now)
+            entries = hash_roster(roster, CandidateKey(key))
+            version = store_roster(
+                conn,
+                exam=roster.exam,
+                entries=entries,
+                source=Path(args.file).name,
+                imported_by=f"cli:{who()}",
+                now=now,
+            )
+    except CliExit as exc:
+        return exc.status
     rooms = {(e.city, e.site, e.room) for e in entries}
     sites = {(e.city, e.site) for e in entries}
     print(
@@ -89,10 +71,3 @@ def run_hub(args: argparse.Namespace) -> int:
         f"{len(entries)} candidate(s) in {len(rooms)} room(s) at {len(sites)} site(s)"
     )
     return 0
-
-
-def _who() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.calendar.push import KnownAgent
+from hub.agent_push import KnownAgent
 from hub.store import calendar as plan
 from hub.store.connection import Connection, mapped_errors
 from hub.store.handle import Database

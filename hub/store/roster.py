@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.calendar.push import KnownAgent
+from hub.agent_push import KnownAgent
 from hub.roster.load import RosterEntry
 from hub.store.calendar_push import known_agents
 from hub.store.connection import Connection, mapped_errors
