@@ -8,13 +8,15 @@ wrong, so the hub can quarantine the message with that reason.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicError, UnsupportedVersion
 from protocol.messages import WIRE_VERSION, Ack, AgentCalendar, AgentRoster, Command, UpMessage
 from protocol.topics import UP_KINDS, Topic, parse_topic
+
+_Down = TypeVar("_Down", bound=BaseModel)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
@@ -78,36 +80,28 @@ def decode_up(topic: str, payload: bytes) -> tuple[Topic, UpMessage]:
     return parsed, message
 
 
-def decode_command(payload: bytes) -> Command:
+def _decode_down(model: type[_Down], payload: bytes) -> _Down:
     obj = _load_object(payload)
     try:
-        return Command.model_validate(obj)
+        return model.model_validate(obj)
     except ValidationError as exc:
         raise SchemaError(describe_validation_error(exc)) from exc
+
+
+def decode_command(payload: bytes) -> Command:
+    return _decode_down(Command, payload)
 
 
 def decode_calendar(payload: bytes) -> AgentCalendar:
-    obj = _load_object(payload)
-    try:
-        return AgentCalendar.model_validate(obj)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc)) from exc
+    return _decode_down(AgentCalendar, payload)
 
 
 def decode_roster(payload: bytes) -> AgentRoster:
-    obj = _load_object(payload)
-    try:
-        return AgentRoster.model_validate(obj)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc)) from exc
+    return _decode_down(AgentRoster, payload)
 
 
 def decode_ack(payload: bytes) -> Ack:
-    obj = _load_object(payload)
-    try:
-        ack = Ack.model_validate(obj)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc)) from exc
+    ack = _decode_down(Ack, payload)
     for lo, hi in ack.ranges:
         if lo > hi:
             raise SchemaError(f"field ranges: [{lo}, {hi}] runs backwards")
