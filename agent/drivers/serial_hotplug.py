@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -191,11 +192,16 @@ class TtyFinder:
         self._name = name
         self._watcher: TtyWatcher | None = None
         self._udev: dict[str, TtyDevice] = {}
+        self._plugged: set[str] = set()
         self.problem: str | None = None
 
     @property
     def mode(self) -> Mode:
         return "udev" if self._watcher is not None else "paths"
+
+    @property
+    def callback_errors(self) -> int:
+        return self._watcher.callback_errors if self._watcher is not None else 0
 
     def start(self) -> None:
         if not self._hotplug:
@@ -210,8 +216,12 @@ class TtyFinder:
         self._watcher = watcher
         self._udev = {device.devnode: device for device in present}
 
-    def refresh(self, in_use: str | None = None) -> bool:
-        """Apply udev's events; True when the device behind ``in_use`` was removed."""
+    def refresh(self, in_use: Collection[str] = ()) -> bool:
+        """Apply udev's events; True when a removed device went by any of the names in ``in_use``.
+
+        The names of devices added or re-described are kept for :meth:`take_plugged`, whichever call
+        (this one or :meth:`candidates`) happened to drain their events.
+        """
         if self._watcher is None:
             return False
         gone = False
@@ -219,10 +229,25 @@ class TtyFinder:
             device = change.device
             if change.action == "remove":
                 self._udev.pop(device.devnode, None)
-                gone = gone or (in_use is not None and in_use in device.names)
+                gone = gone or not set(in_use).isdisjoint(device.names)
             else:
                 self._udev[device.devnode] = device
+                self._plugged.update(device.names)
         return gone
+
+    def take_plugged(self) -> set[str]:
+        """Names of the devices plugged in (or re-described) since the last call: worth trying at once."""
+        plugged, self._plugged = self._plugged, set()
+        return plugged
+
+    def names_of(self, path: str) -> frozenset[str]:
+        """Every name the device at ``path`` goes by (node, links, the resolved path), so an unplug is
+        recognised whichever name the port was opened by."""
+        names = {path, os.path.realpath(path)}
+        for device in self._udev.values():
+            if not names.isdisjoint(device.names):
+                names.update(device.names)
+        return frozenset(names)
 
     def candidates(self) -> list[str]:
         self.refresh()

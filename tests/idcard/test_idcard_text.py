@@ -1,5 +1,8 @@
 """The text block (offsets from the field notes) and ID-number structure (ISO 7064 MOD 11-2)."""
 
+# Every ID number here is generated test data: region code 99 belongs to no place, so none is anyone's
+# number (99000019880808002X is built with a valid check character; the others are broken on purpose).
+
 from __future__ import annotations
 
 import random

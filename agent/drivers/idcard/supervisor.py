@@ -12,9 +12,7 @@ an event.  Ports that turn out not to be readers are retried with a growing dela
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -47,7 +45,7 @@ from agent.drivers.idcard.machine import (
 )
 from agent.drivers.idcard.privacy import CandidateKey
 from agent.drivers.idcard.serialport import SerialPort
-from agent.drivers.serial_hotplug import CandidateRule, HotplugUnavailable, TtyDevice, TtyWatcher, candidates
+from agent.drivers.serial_hotplug import CandidateRule, TtyFinder
 from protocol.messages import Scalar, Severity
 
 log = logging.getLogger("sitewatch.agent.idcard")
@@ -124,7 +122,6 @@ class ReaderSupervisor:
         self.baudrate = baudrate
         self.timing = timing
         self.policy = policy
-        self.hotplug = hotplug
         self._open_port = open_port
         self._machine = ReaderMachine(timing, sam_pin)
         self._parser = FrameParser()
@@ -134,8 +131,7 @@ class ReaderSupervisor:
         self._thread: threading.Thread | None = None
         self._port: Port | None = None
         self._port_names: frozenset[str] = frozenset()
-        self._udev: dict[str, TtyDevice] = {}
-        self._watcher: TtyWatcher | None = None
+        self._finder = TtyFinder(rule, hotplug=hotplug, wake=self._wake, name=f"reader {name}")
         self._backoff: dict[str, tuple[int, float]] = {}
         self._notices: deque[Notice] = deque(maxlen=MAX_NOTICES)
         self._last_card: tuple[str, float] | None = None
@@ -144,7 +140,6 @@ class ReaderSupervisor:
         self._tried = 0
         self._complained: str | None = None
         self._last_rejection = "candidate ports did not answer"
-        self._hotplug_problem: str | None = None
         self._today: date | None = None
 
     # -- public, any thread -------------------------------------------------------------------------------
@@ -177,8 +172,8 @@ class ReaderSupervisor:
                 io_errors=self._io_errors,
                 repeats=self._repeats,
                 candidates_tried=self._tried,
-                hotplug="udev" if self._watcher is not None else "paths",
-                udev_callback_errors=self._watcher.callback_errors if self._watcher is not None else 0,
+                hotplug=self._finder.mode,
+                udev_callback_errors=self._finder.callback_errors,
             )
 
     def drain(self) -> list[Notice]:
@@ -199,7 +194,7 @@ class ReaderSupervisor:
     # -- the thread ---------------------------------------------------------------------------------------
     def _run(self) -> None:
         try:
-            self._start_hotplug()
+            self._finder.start()
             while not self._stop.is_set():
                 try:
                     self._step()
@@ -209,21 +204,7 @@ class ReaderSupervisor:
                     self._sleep(self.timing.retry_s)
         finally:
             self._lose_port("driver closed", notify=False)
-            if self._watcher is not None:
-                self._watcher.close()
-
-    def _start_hotplug(self) -> None:
-        if not self.hotplug:
-            return
-        watcher = TtyWatcher(self._wake, "idcard-udev")
-        try:
-            present = watcher.start()
-        except HotplugUnavailable as exc:
-            log.warning("reader %s: hotplug off, looking for ports by path only: %s", self.name, exc)
-            self._hotplug_problem = str(exc)
-            return
-        self._watcher = watcher
-        self._udev = {device.devnode: device for device in present}
+            self._finder.close()
 
     def _step(self) -> None:
         self._apply_hotplug()
@@ -276,14 +257,12 @@ class ReaderSupervisor:
 
     # -- ports --------------------------------------------------------------------------------------------
     def _attach(self) -> bool:
+        found = self._finder.candidates()
+        self._forget_backoff()
         now = time.monotonic()
-        paths = [p for pattern in self.rule.ports if pattern.startswith("/") for p in glob.glob(pattern)]
-        found = candidates(self.rule, self._udev.values(), paths)
         ready = [p for p in found if self._backoff.get(p, (0, 0.0))[1] <= now]
         if not ready:
-            reason = "no candidate port present" if not found else f"{self._last_rejection}; retrying"
-            if not found and self.rule.usb_ids and self._hotplug_problem is not None:
-                reason = f"usb_ids need udev: {self._hotplug_problem}"
+            reason = self._finder.absent_reason() if not found else f"{self._last_rejection}; retrying"
             with self._lock:
                 if self._machine.state != "absent" or self._machine.absent_reason != reason:
                     self._machine.detached(reason)
@@ -298,18 +277,11 @@ class ReaderSupervisor:
                 continue
             self._complained = None
             self._port = port
-            self._port_names = self._names_of(path)
+            self._port_names = self._finder.names_of(path)
             with self._lock:
                 self._machine.attached(time.monotonic())
             return True
         return False
-
-    def _names_of(self, path: str) -> frozenset[str]:
-        names = {path, os.path.realpath(path)}
-        for device in self._udev.values():
-            if names & set(device.names):
-                names.update(device.names)
-        return frozenset(names)
 
     def _lose_port(self, reason: str, *, notify: bool = True) -> None:
         port, self._port = self._port, None
@@ -342,19 +314,14 @@ class ReaderSupervisor:
         return min([self.timing.retry_s, *waits])
 
     def _apply_hotplug(self) -> None:
-        if self._watcher is None:
-            return
-        for change in self._watcher.drain():
-            device = change.device
-            if change.action == "remove":
-                self._udev.pop(device.devnode, None)
-                if self._port is not None and self._port_names & set(device.names):
-                    self._lose_port("device removed")
-            else:
-                self._udev[device.devnode] = device
-                # Plugged in again (or re-described): worth trying at once, whatever failed before.
-                for name in device.names:
-                    self._backoff.pop(name, None)
+        if self._finder.refresh(self._port_names) and self._port is not None:
+            self._lose_port("device removed")
+        self._forget_backoff()
+
+    def _forget_backoff(self) -> None:
+        # Plugged in again (or re-described): worth trying at once, whatever failed before.
+        for name in self._finder.take_plugged():
+            self._backoff.pop(name, None)
 
     # -- reporting ----------------------------------------------------------------------------------------
     def _report(self, happening: Happening, port: str) -> None:

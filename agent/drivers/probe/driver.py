@@ -244,7 +244,7 @@ class CellProbe(Driver[CellProbeConfig]):
         return True
 
     def _check_unplugged(self) -> None:
-        if self._finder is not None and self._finder.refresh(self._path):
+        if self._finder is not None and self._path is not None and self._finder.refresh({self._path}):
             raise ProbePortError(f"{self._path}: modem unplugged")
 
     def _port_failed(self, text: str) -> None:
