@@ -14,7 +14,7 @@ import pytest
 from idcard_helpers import SAM_BYTES, today
 
 from agent import simulate
-from agent.drivers.idcard import frames
+from agent.drivers.idcard import frames, idnumber
 from agent.drivers.idcard.commands import Command
 from agent.drivers.idcard.frames import Frame, FrameParser, Request, Response
 from agent.drivers.idcard.privacy import CandidateKey
@@ -123,6 +123,8 @@ def test_generated_cards_are_test_data() -> None:
     cards = generated_test_cards(seed=1, count=14, today=today())
     assert all(c.name.startswith("测试人员") and c.address.startswith("测试地址") for c in cards)
     assert len({c.number for c in cards}) == 14
+    # Region 99 belongs to no place: a generated number is nobody's, and still a valid one.
+    assert all(c.number.startswith("99") and idnumber.is_valid(c.number) for c in cards)
     assert sum(c.valid_to is None for c in cards) == 2
     assert sum(c.valid_to is not None and c.valid_to < today() for c in cards) == 2
     assert cards[0].number not in repr(cards[0])

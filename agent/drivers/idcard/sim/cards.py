@@ -1,7 +1,8 @@
 """Generated test identities and cards.  Every value here is made up: no real person is ever used.
 
 Names are ``测试人员NN`` and addresses ``测试地址…``, so generated data is recognisable wherever it shows
-up; the ID numbers have a random region, birth date and sequence and a correct check character.
+up; the ID numbers have region code 99xxxx (a code that belongs to no place, so a generated number is
+nobody's), a random birth date and sequence, and a correct check character.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from agent.drivers.idcard.idnumber import check_char
 from agent.drivers.idcard.privacy import mask
 from agent.drivers.idcard.replies import PHOTO_BYTES
 
-PROVINCES: Final = (11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50)
+# No province has code 99: whatever else is random, the number cannot be a real person's.
+TEST_REGION_PREFIX: Final = "99"
 TEST_NAME_PREFIX: Final = "测试人员"
 TEST_ADDRESS_PREFIX: Final = "测试地址"
 
 
 def generated_test_identity(rng: random.Random) -> str:
-    """A structurally valid, randomly generated ID number (random region, birth date and sequence)."""
-    region = f"{rng.choice(PROVINCES):02d}{rng.randint(1, 20):02d}{rng.randint(1, 30):02d}"
+    """A structurally valid, randomly generated ID number (region 99xxxx, random birth date and sequence)."""
+    region = f"{TEST_REGION_PREFIX}{rng.randint(1, 20):02d}{rng.randint(1, 30):02d}"
     birth = date(1960, 1, 1) + timedelta(days=rng.randrange(45 * 365))
     body = f"{region}{birth:%Y%m%d}{rng.randint(0, 999):03d}"
     return body + check_char(body)
