@@ -133,6 +133,22 @@ def test_tampering_is_detected_in_time_and_clears(
     assert session.latency(problem, restored, on=False) <= s.clear_after_s + s.moved_check_s + PERIOD
 
 
+@pytest.mark.parametrize("turn", [0.5, 2.0])
+def test_a_still_view_skips_the_alignment_but_a_turn_is_still_found_in_time(
+    settings: AnalysisSettings, room_baseline: Baseline, empty_room: list[Frame], turn: float
+) -> None:
+    quiet = Session(settings, room_baseline, empty_room)
+    quiet.feed(WARM_S + 10.0)
+    # 25 s of the empty room: the picture matched the last aligned frame at every 2 s check after the first.
+    assert quiet.analyser.health.alignments == 1
+    start = quiet.feed(settings.moved_after_s + 4.0, lambda f, i: tamper.rotate(f, turn))
+    if turn >= settings.moved_deg:
+        assert quiet.latency("moved", start) <= hold_time(settings, "moved") + PERIOD
+    else:  # below moved_deg: measured (so the alignment ran), and rightly not an alarm
+        assert quiet.analyser.health.alignments > 1
+        assert "moved" not in quiet.analyser.health.active
+
+
 def test_a_repeated_frame_is_frozen_in_time(session: Session) -> None:
     held = session.frames[session.index % len(session.frames)]
     start = session.feed(session.settings.frozen_after_s + 3.0, lambda f, i: held)

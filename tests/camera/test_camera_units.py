@@ -9,7 +9,7 @@ from pathlib import Path
 import camera_tamper as tamper
 import numpy as np
 import pytest
-from camera_footage import Frame
+from camera_footage import ONE_BY_ONE, Frame, truth
 from pydantic import ValidationError
 
 from agent.drivers.camera import baseline_store, report
@@ -19,7 +19,7 @@ from agent.drivers.camera.analysis.analyser import Analysis, OccupancyChange
 from agent.drivers.camera.analysis.baseline import Baseline, BaselineError, make_baseline
 from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics
 from agent.drivers.camera.analysis.hysteresis import Hysteresis
-from agent.drivers.camera.analysis.occupancy import PeopleCounter
+from agent.drivers.camera.analysis.occupancy import CountChange, PeopleCounter
 from agent.drivers.camera.analysis.people import around, within
 from agent.drivers.camera.config import CameraConfig
 from agent.drivers.camera.errors import BaselineFileError
@@ -128,6 +128,58 @@ def test_an_empty_room_is_looked_at_only_while_something_moves() -> None:
     assert c.due(50.5, True)
 
 
+def test_an_empty_room_ignores_motion_too_short_to_be_a_whole_person() -> None:
+    c = PeopleCounter()
+    c.due(0.0, False)
+    c.look(0.0, 0)
+    assert not c.due(1.0, True, whole=False)  # a door, an arm, someone only half in view
+    assert c.due(1.5, True, whole=True)  # now tall enough to be someone walking in
+    c.look(1.5, 0)
+    assert not c.due(2.0, True, whole=False)
+    assert c.due(2.5, False)  # the motion stopped: someone may be standing there now
+
+
+def missing_everyone(c: PeopleCounter, until: float, moving: bool) -> tuple[list[float], list[CountChange]]:
+    """Frames at 2 fps from 0.5 s to ``until`` where the detector, whenever asked, sees nobody while the
+    picture is not the empty room (and whatever moves, moves where the counted people were)."""
+    looks, changes = [], []
+    for step in range(1, round(until * 2)):
+        t = step * 0.5
+        if c.due(t, moving, elsewhere=False, vacant=False):
+            looks.append(t)
+            if (change := c.look(t, 0, vacant=False)) is not None:
+                changes.append(change)
+    return looks, changes
+
+
+def test_a_person_the_detector_keeps_missing_is_held_while_the_picture_shows_them() -> None:
+    c = PeopleCounter(enter_votes=1, exit_after_s=2.0, settled_recheck_s=6.0, still_recheck_s=10.0)
+    c.due(0.0, True)
+    c.look(0.0, 1)
+    # They move about where they were; from now on the detector misses them, but the room is not empty.
+    looks, changes = missing_everyone(c, 20.0, moving=True)
+    assert changes == []
+    assert c.count == 1
+    # A new count is looked at on every moving frame; the misses would drop it at 2 s (exit_after_s), but
+    # the picture holds it, and then it is looked at only every still_recheck_s.
+    assert looks == [0.5, 1.0, 1.5, 2.0, 12.0]
+    # The picture turns into the empty room: a look at once, and the count falls.
+    assert c.due(20.0, True, elsewhere=False, vacant=True)
+    change = c.look(20.0, 0, vacant=True)
+    assert change is not None
+    assert (change.was, change.people) == (1, 0)
+
+
+def test_a_held_count_still_decays_after_still_exit_after_s() -> None:
+    # Whatever keeps the picture unlike the empty room (a box left behind) pins nobody for ever.
+    c = PeopleCounter(enter_votes=1, exit_after_s=2.0, still_exit_after_s=30.0, still_recheck_s=10.0)
+    c.due(0.0, True)
+    c.look(0.0, 1)
+    _, changes = missing_everyone(c, 50.0, moving=False)
+    assert [x.people for x in changes] == [0]
+    assert 30.0 <= changes[0].t <= 40.0
+
+
 def test_a_count_with_no_support_decays_even_without_motion() -> None:
     c = PeopleCounter(enter_votes=1, exit_after_s=2.0, recheck_s=1.0, still_exit_after_s=10.0)
     assert c.due(0.0, False)  # the first frame is always looked at
@@ -222,6 +274,39 @@ def test_sharpness_ignores_the_light_but_not_blur(empty_room: list[Frame]) -> No
     blurred = image.sharpness(image.grey_small(tamper.blur(frame, 2.0), size))
     assert abs(dim / sharp - 1.0) < 0.1
     assert blurred / sharp < 0.3
+
+
+def test_the_picture_tells_the_empty_room_from_one_with_someone_in_it(
+    room_baseline: Baseline, empty_room: list[Frame], room_with_person: list[Frame]
+) -> None:
+    reference_mean = image.cells(room_baseline.reference)[1]
+
+    def share(frame: Frame) -> float | None:
+        return image.changed_share(image.cells(image.grey_small(frame, room_baseline.size))[1], reference_mean)
+
+    assert all((v := share(f)) is not None and v < 0.1 for f in empty_room)
+    # The light dimmed or raised is still the empty room; beyond twice either way it cannot tell.
+    assert all(
+        (v := share(tamper.light(f, gain))) is not None and v < 0.1 for f in empty_room[::6] for gain in (0.6, 1.4)
+    )
+    assert share(tamper.light(empty_room[0], 0.3)) is None
+    expected = truth(ONE_BY_ONE)
+    # room_with_person is every 5th frame from frame 60 on.
+    with_person = [f for k, f in enumerate(room_with_person) if expected[60 + 5 * k] == 1]
+    shown = [share(f) for f in with_person]
+    assert len(shown) >= 20
+    assert sum(1 for v in shown if v is not None and v >= 0.1) >= 0.9 * len(shown), shown
+
+
+def test_changed_pixels_ignore_sensor_noise_but_not_a_turned_camera(
+    room_baseline: Baseline, empty_room: list[Frame]
+) -> None:
+    greys = [image.grey_small(f, room_baseline.size) for f in empty_room]
+    assert max(image.changed_pixels(g, greys[0]) for g in greys) < 0.005  # 30 s of the room apart
+    turned = image.grey_small(tamper.rotate(empty_room[0], 0.5), room_baseline.size)
+    assert image.changed_pixels(turned, greys[0]) > 0.03
+    shifted = image.grey_small(tamper.shift(empty_room[0], 0.005), room_baseline.size)
+    assert image.changed_pixels(shifted, greys[0]) > 0.05
 
 
 def test_alignment_reads_shift_and_rotation(room_baseline: Baseline, empty_room: list[Frame]) -> None:

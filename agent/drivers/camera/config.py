@@ -10,6 +10,8 @@ Example (every key but ``id`` and ``source`` has the default shown or is optiona
     fps = 2.0
     hog_width = 320        # per camera: shrink for people who fill the frame, enlarge for far ones
     hog_border = 0.25
+    person_min_height = 0.0  # per camera: the share of the frame's height the smallest person fills, measured
+                             # with someone at the far end of the view; HOG then skips smaller sizes
     faces = false
 """
 
@@ -61,6 +63,7 @@ class CameraConfig(DeviceConfig):
     hog_width: Annotated[int, Field(ge=64, le=1920)] = 320
     hog_border: Annotated[float, Field(ge=0, le=1)] = 0.25
     hog_min_score: Annotated[float, Field(ge=0, le=5)] = 0.5
+    person_min_height: Annotated[float, Field(ge=0, le=1)] = 0.0
     faces: bool = False
     face_width: Annotated[int, Field(ge=64, le=1920)] = 480
     face_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
@@ -116,6 +119,7 @@ class CameraConfig(DeviceConfig):
             hog_width=self.hog_width,
             hog_border=self.hog_border,
             hog_min_score=self.hog_min_score,
+            person_min_height=self.person_min_height,
             faces=self.faces,
             face_width=self.face_width,
             face_min_neighbors=self.face_min_neighbors,

@@ -39,6 +39,11 @@ SNOW_CORRELATION = 0.3
 # The rolling sharpness baseline learns only from frames this close to it, and only once it has enough.
 LEARN_RANGE = (0.7, 1.5)
 LEARN_MIN = 20
+# The reference alignment runs again once this share of pixels changed by more than image.CHANGED_LEVELS
+# since the frame it last measured (sensor and codec noise: 0.0 within 30 s of the empty room; a turn of
+# 0.5 degrees: 0.066, a shift of 0.5% of the width: 0.12), and at least this often in any case.
+SAME_VIEW_CHANGED = 0.005
+ALIGN_ANYWAY_S = 30.0
 
 Lighting = Literal["normal", "dark", "bright", "unknown"]
 
@@ -61,6 +66,8 @@ class HealthMetrics:
     shift_px: float | None = None
     rotation_deg: float | None = None
     match_share: float | None = None
+    # Share of the view unlike the empty room's reference (light allowed for); None without a baseline.
+    changed_share: float | None = None
     lighting: Lighting = "unknown"
     signal_reason: str = ""
 
@@ -79,12 +86,20 @@ class HealthMonitor:
         }
         self._details: dict[Problem, str] = {}
         self._matcher = ReferenceMatcher(baseline.reference) if baseline is not None else None
+        # The empty room's mean grey per texture cell, for telling whether someone is still in the picture.
+        self._reference_mean = image.cells(baseline.reference)[1] if baseline is not None else None
         self._sharpness: deque[float] = deque(maxlen=max(LEARN_MIN, s.sharpness_window))
         self._first_t: float | None = None
         self._last_frame_t: float | None = None
         self._last_change_t: float | None = None
         self._previous: Image | None = None
         self._next_alignment = 0.0
+        self._aligned_t = 0.0
+        # How many times the reference alignment ran (for the benchmark's raw-cost loop).
+        self.alignments = 0
+        # The frame the last alignment measured: while the picture still matches it pixel for pixel, the
+        # camera cannot have turned, and the alignment (half of a quiet frame's analysis) need not run again.
+        self._aligned_grey: Image | None = None
         self._alignment: Alignment | None = None
         self.metrics = HealthMetrics()
 
@@ -141,8 +156,9 @@ class HealthMonitor:
     ) -> HealthMetrics:
         assert self.baseline is not None
         assert self._matcher is not None
+        assert self._reference_mean is not None
         s = self.settings
-        std, _mean = image.cells(grey)
+        std, mean = image.cells(grey)
         share = 1.0 if flat.uniform else image.covered_share(std, self.baseline.cell_std)
         covered = share >= s.covered_fraction
         tone = "dark" if flat.mean < 100.0 else "bright"
@@ -154,7 +170,17 @@ class HealthMonitor:
 
         if t >= self._next_alignment:
             self._next_alignment = t + s.moved_check_s
-            self._alignment = None if covered else self._matcher.align(grey)
+            if covered:
+                self._alignment = None
+            elif (
+                self._alignment is None
+                or self._aligned_grey is None
+                or t - self._aligned_t >= ALIGN_ANYWAY_S
+                or image.changed_pixels(grey, self._aligned_grey) >= SAME_VIEW_CHANGED
+            ):
+                self._alignment = self._matcher.align(grey)
+                self.alignments += 1
+                self._aligned_t, self._aligned_grey = t, grey
             self._judge_alignment(changes, t, self._alignment)
         aligned = self._alignment
         moving = self._states["moved"].on or self._states["scene_changed"].on
@@ -172,6 +198,7 @@ class HealthMonitor:
             shift_px=aligned.shift_px if aligned else None,
             rotation_deg=aligned.rotation_deg if aligned else None,
             match_share=aligned.match_share if aligned else None,
+            changed_share=None if covered else image.changed_share(mean, self._reference_mean),
             lighting=self._lighting(flat.mean),
             signal_reason=metrics.signal_reason,
         )

@@ -120,12 +120,20 @@ class PeopleCounter:
         self._changed_t: float | None = None
         # Whether the previous frame moved; None before the first.
         self._was_active: bool | None = None
+        # The count would have fallen to zero but the picture still shows someone.
+        self._held = False
 
-    def due(self, t: float, moving: bool | None, elsewhere: bool = True) -> bool:
+    def due(
+        self, t: float, moving: bool | None, elsewhere: bool = True, whole: bool = True, vacant: bool | None = None
+    ) -> bool:
         """Whether to run the detectors on the frame at ``t``; call once per usable frame.
 
         ``elsewhere``: something moved away from where the counted people were seen (or the caller cannot
-        tell), so someone else may have come."""
+        tell), so someone else may have come.  ``whole``: what moved is as tall as a whole person could be
+        here (or the caller cannot tell) — a detector finds nobody who is half in view, so shorter motion
+        is someone still coming in, an arm, a door: looked at once it grows, or when it stops.  ``vacant``: as
+        for :meth:`look`; while the count is held up only by the picture, the detectors look again when it
+        looks empty (then the count can fall) and otherwise every ``still_recheck_s``."""
         # While the motion model learns (``moving`` None) it cannot tell: as if something moved.
         active = moving is not False
         was, self._was_active = self._was_active, active
@@ -136,17 +144,25 @@ class PeopleCounter:
         if 0 < len(self._since_support) < MISSES_FOR_EXIT:  # one look missed someone: confirm at once
             return True
         since = t - self._last_look
+        if self._held:
+            return vacant is not False or since >= self.still_recheck_s
         just_changed = self._changed_t is not None and t - self._changed_t < self.settle_s
         if just_changed or self._recent[-1] != self.count:
             return active or since >= self.recheck_s
-        if self.count == 0 or (was is not None and active != was):
+        if self.count == 0:
+            return (active and whole) or (not active and was is True)
+        if was is not None and active != was:
             return active or was is True
         if moving and elsewhere:
             return True
         return since >= (self.settled_recheck_s if active else self.still_recheck_s)
 
-    def look(self, t: float, seen: int) -> CountChange | None:
-        """The detectors saw ``seen`` people at ``t``; returns the change of the count, if any."""
+    def look(self, t: float, seen: int, vacant: bool | None = None) -> CountChange | None:
+        """The detectors saw ``seen`` people at ``t``; returns the change of the count, if any.
+
+        ``vacant``: whether the picture looks like the empty room's reference again (None: cannot tell).
+        While it plainly does not, the count does not fall to zero before ``still_exit_after_s``: a person
+        the detector keeps missing (back turned, bent over a shelf) is still in the picture."""
         self._last_look = t
         self._recent.append(seen)
         was = self.count
@@ -169,8 +185,11 @@ class PeopleCounter:
             and ((absent_for >= self.exit_after_s and moved) or absent_for >= self.still_exit_after_s)
         ):
             # Nothing has seen this many for a while: keep the best that was seen since.
-            self.count = max(self._since_support, default=0)
-            self._supported(t)
+            best = max(self._since_support, default=0)
+            self._held = best == 0 and vacant is False and absent_for < self.still_exit_after_s
+            if not self._held:
+                self.count = best
+                self._supported(t)
         if self.count == was:
             return None
         self._changed_t = t
@@ -179,3 +198,4 @@ class PeopleCounter:
     def _supported(self, t: float) -> None:
         self._support_t = t
         self._since_support = []
+        self._held = False

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from agent.drivers.camera.analysis import hog_pyramid
 from agent.drivers.camera.analysis.image import Image, resized
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
@@ -37,6 +38,10 @@ WHOLE_FRAME = 0.8
 WINDOW = (64, 128)
 # A person known from the last look may have come this much nearer or gone this much further since.
 SIZE_MARGIN = 1.25
+# HOG's people fill about 96 of the window's 128 rows (INRIA's training crops), and it finds them within
+# about this factor of that size.
+PERSON_ROWS = 96
+SIZE_TOLERANCE = 1.1
 
 # Left, top, right, bottom as shares of the frame's width and height.
 Box = tuple[float, float, float, float]
@@ -111,36 +116,33 @@ class PeopleDetector:
         s = self.settings
         small = resized(frame, s.hog_width)
         height, width = small.shape[:2]
+        # Above and below only: it lets the window reach people whose head or feet touch the frame's edge;
+        # at the sides it counted exactly the same on the footage for 14% more HOG time.
         border = round(height * s.hog_border)
         if border:
-            small = np.asarray(
-                cv2.copyMakeBorder(small, border, border, border, border, cv2.BORDER_REPLICATE), dtype=np.uint8
-            )
-        left, right = _columns(region, width, border, small.shape[1], small.shape[0])
+            small = np.asarray(cv2.copyMakeBorder(small, border, border, 0, 0, cv2.BORDER_REPLICATE), dtype=np.uint8)
+        left, right = _columns(region, width, small.shape[1], small.shape[0])
         scanned = small[:, left:right] if right - left < small.shape[1] else small
-        # The pyramid's first level, in resized pixels per HOG pixel: a person of ``smallest`` height fills
-        # the window there (with SIZE_MARGIN to spare); at most as far as still leaves one window.
-        first = 1.0
+        # The pyramid's first level, in resized pixels per HOG pixel: the smallest person this camera can
+        # show (its commissioned ``person_min_height``) fills the window there; so does the smallest one seen
+        # by the last look when the caller knows it (with SIZE_MARGIN to spare).  The finest levels are the
+        # largest: skipping them saves the most.
+        first = s.person_min_height * height / PERSON_ROWS / SIZE_TOLERANCE
         if smallest is not None:
-            fits = min(scanned.shape[0] / WINDOW[1], scanned.shape[1] / WINDOW[0])
-            first = min(fits, smallest * height / WINDOW[1] / SIZE_MARGIN)
-        if first > 1.0:
-            shape = (round(scanned.shape[1] / first), round(scanned.shape[0] / first))
-            scanned = np.asarray(cv2.resize(scanned, shape, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-        else:
-            first = 1.0
-        stride, padding = (s.hog_stride, s.hog_stride), (s.hog_padding, s.hog_padding)
-        rects, weights = self._hog.detectMultiScale(scanned, winStride=stride, padding=padding, scale=s.hog_scale)
-        if len(rects) == 0:
+            first = max(first, smallest * height / WINDOW[1] / SIZE_MARGIN)
+        hits = hog_pyramid.detect(
+            self._hog, scanned, step=s.hog_scale, stride=s.hog_stride, padding=s.hog_padding, first=first
+        )
+        if not hits:
             return 0, ()
-        boxes = [tuple(round(float(v) * first) for v in r) for r in rects]
-        scores = [float(w) for w in np.ravel(weights)]
+        boxes = [list(rect) for rect, _ in hits]
+        scores = [score for _, score in hits]
         kept = [int(i) for i in np.ravel(cv2.dnn.NMSBoxes(boxes, scores, s.hog_min_score, NMS_IOU))]
         found = tuple(
             (
-                (boxes[i][0] + left - border) / width,
+                (boxes[i][0] + left) / width,
                 (boxes[i][1] - border) / height,
-                (boxes[i][0] + boxes[i][2] + left - border) / width,
+                (boxes[i][0] + boxes[i][2] + left) / width,
                 (boxes[i][1] + boxes[i][3] - border) / height,
             )
             for i in kept
@@ -159,11 +161,11 @@ class PeopleDetector:
         return len(found)
 
 
-def _columns(region: Box | None, width: int, border: int, total: int, height: int) -> tuple[int, int]:
+def _columns(region: Box | None, width: int, total: int, height: int) -> tuple[int, int]:
     """The columns of the bordered HOG image to scan for ``region``: all of them without one."""
     if region is None:
         return 0, total
-    x0, x1 = region[0] * width + border, region[2] * width + border
+    x0, x1 = region[0] * width, region[2] * width
     margin = (x1 - x0) * REGION_MARGIN
     x0, x1 = x0 - margin, x1 + margin
     # At least half as wide as high, so a window at every scale that fits the height fits here too.

@@ -51,6 +51,10 @@ class AnalysisSettings:
     hog_scale: float = 1.05
     hog_stride: int = 8
     hog_padding: int = 0
+    # The height (share of the frame's) of the smallest person this camera can show: someone standing at the
+    # far end of its view, measured at commissioning.  HOG then skips the pyramid levels for anyone smaller,
+    # which are the largest and cost the most.  0: no bound.
+    person_min_height: float = 0.0
     # Optional frontal-face cascade at face_width; faces larger than face_max_size of the height are ignored.
     faces: bool = False
     face_width: int = 480
