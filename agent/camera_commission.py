@@ -72,10 +72,12 @@ def _commission(camera: CameraConfig, config_dir: Path, args: argparse.Namespace
         start = time.monotonic()
         next_at = start
         while len(frames) < args.frames and time.monotonic() - start < args.seconds + interval:
-            frame = source.read()
-            if frame is None:
+            if not source.grab():
                 break
             if time.monotonic() >= next_at:
+                frame = source.retrieve()
+                if frame is None:
+                    break
                 frames.append(frame)
                 next_at += interval
     finally:

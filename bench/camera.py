@@ -15,10 +15,11 @@ Needs the footage in ``../shared/footage`` beside the repository.  Measured in o
   analyser ran them on), so the ratio is what our structure adds.  Decoding is reported apart: it depends
   on the camera's stream, not on us (a 10 fps 768×432 H.264 stream here).
 * Memory: a child process that imports what the agent's process imports (``agent.cli``: runner, MQTT
-  link, outbox, every driver module through the registry) and runs four camera drivers (the footage file,
-  looped; one grab thread each, one analysis thread for all) for 8 s, against a child that only imports cv2
-  and numpy and decodes one frame; the issue's limit is 1.25× bare + 10 MB a camera.  The same with only
-  the camera modules imported is reported beside it.
+  link with TLS, outbox, the driver registry — which imports a driver's module only when a config names
+  it), caps malloc as ``sitewatch agent run`` does (``tune_malloc``), and runs four camera drivers (the
+  footage file, looped; one grab thread each, one analysis thread for all) for 8 s, against a child that
+  only imports cv2 and numpy and decodes one frame; the issue's limit is 1.25× bare + 10 MB a camera.  The
+  same with only the camera modules imported is reported beside it.
 * Counting: mean absolute error of the people count per frame on each clip (ambiguous frames left out),
   with each clip's camera settings as in tests/camera/test_camera_counting.py.
 
@@ -337,31 +338,27 @@ def memory(seconds: float = 8.0) -> dict[str, Any]:
     bare, _ = child(CHILD_BARE.format(source=source))
     bare_four, _ = child(CHILD_BARE_FOUR.format(source=source, seconds=seconds))
     idle, _ = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
-    agent_code = CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds, entry="import agent.cli")
+    agent_code = CHILD_AGENT.format(
+        root=str(ROOT), source=source, seconds=seconds, entry="import agent.cli\nagent.cli.tune_malloc()"
+    )
     agent, share = child(agent_code)
     cameras_only, _ = child(CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds, entry=""))
-    arenas, _ = child(agent_code, {"MALLOC_ARENA_MAX": "2"})
-    # glibc keeps freed decoder and frame buffers in per-thread arenas: the same agent with malloc told to
-    # return them (one arena, large blocks mmapped, trimmed at once), as a deployment could set it.
-    tuned_env = {"MALLOC_ARENA_MAX": "1", "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
-    tuned, _ = child(agent_code, tuned_env)
     limit = 1.25 * bare + 10 * 4
     return {
-        "measured_process": "agent.cli imported (runner, MQTT link, outbox, all driver modules), four camera "
-        "drivers on the looped one-by-one file, default settings, 8 s",
+        "measured_process": "agent.cli imported (runner, MQTT link with TLS, outbox, driver registry), malloc "
+        "capped as `sitewatch agent run` does, four camera drivers on the looped one-by-one file, default "
+        "settings, 8 s",
         "rss_mb": round(agent, 1),
         "rss_mb_camera_modules_only": round(cameras_only, 1),
         "rss_bare_mb": round(bare, 1),
         "rss_limit_mb": round(limit, 1),
         "rss_within_limit": agent <= limit,
-        # Where it goes: the agent's imports with no camera, OpenCV alone running four cameras' decoding and
-        # HOG in four threads, and the agent with glibc's per-thread malloc arenas capped at two.
+        # Where it goes: the agent's imports with no camera, and OpenCV alone running four cameras' decoding
+        # and HOG in four threads.
         "rss_agent_no_cameras_mb": round(idle, 1),
         "rss_bare_4_decoders_mb": round(bare_four, 1),
         "rss_per_camera_mb": round((agent - idle) / 4, 1),
         "rss_bare_per_decoder_mb": round((bare_four - bare) / 3, 1),
-        "rss_mb_malloc_arena_max_2": round(arenas, 1),
-        "rss_mb_malloc_tuned": round(tuned, 1),
         # All four cameras, each decoding a 10 fps 768×432 H.264 file and analysing 2 fps of it.
         "cpu_pct_4_cameras_with_decode": round(share * 100, 1),
     }

@@ -1,4 +1,5 @@
-"""The grab thread with fake sources: latest frame only, reopen with backoff, watchdog for a hung read."""
+"""The grab thread with fake sources: every frame grabbed, only those asked for converted and kept until
+taken; reopen with backoff, watchdog for a hung read."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from agent.drivers.camera.grabber import Backoff, FrameSource, Grabber
 
 
 class FakeSource:
-    """Frames numbered 1, 2, … (the number is the pixel value); ends after ``frames`` or blocks on ``hang``."""
+    """Frames numbered 1, 2, … (the number is the pixel value); ends after ``frames`` or blocks on ``hang``.
+
+    Counts what the grabber converted (``retrieved``) apart from what it grabbed (``read_count``)."""
 
     def __init__(self, frames: int = 10_000, hang: threading.Event | None = None, period: float = 0.002) -> None:
         self.label = "fake"
@@ -23,18 +26,23 @@ class FakeSource:
         self.hang = hang
         self.period = period
         self.read_count = 0
+        self.retrieved = 0
         self.closed_by: int | None = None
         self.reader: int | None = None
 
-    def read(self) -> Image | None:
+    def grab(self) -> bool:
         self.reader = threading.get_ident()
         if self.hang is not None and self.read_count >= 1:
             self.hang.wait(10)
-            return None
+            return False
         if self.read_count >= self.frames:
-            return None
+            return False
         self.read_count += 1
         time.sleep(self.period)
+        return True
+
+    def retrieve(self) -> Image | None:
+        self.retrieved += 1
         return np.full((4, 4), self.read_count % 256, np.uint8)
 
     def close(self) -> None:
@@ -69,20 +77,45 @@ def grabbers() -> list[Grabber]:
         grabber.stop()
 
 
-def test_keeps_only_the_latest_frame(grabbers: list[Grabber]) -> None:
+def test_converts_only_the_frames_asked_for_and_keeps_none_once_taken(grabbers: list[Grabber]) -> None:
     opener = Opener(lambda n: FakeSource())
     grabber = Grabber("cam", opener)
     grabbers.append(grabber)
     grabber.start()
-    wait_for(lambda: (grabber.latest() or None) is not None and grabber.latest().seq > 20)  # type: ignore[union-attr]
-    first = grabber.latest()
-    time.sleep(0.05)
-    later = grabber.latest()
+    wait_for(lambda: grabber.latest() is not None)  # the first frame is wanted at once
+    first = grabber.take()
     assert first is not None
+    assert grabber.take() is None  # taken once; the grabber holds no reference to it
+    source = opener.sources[0]
+    wait_for(lambda: source.read_count > first.seq + 20)  # type: ignore[attr-defined]
+    assert grabber.latest() is None
+    assert source.retrieved == 1  # type: ignore[attr-defined]  # 20 frames grabbed, none converted
+    asked = time.monotonic() + 0.05
+    grabber.request(asked)
+    wait_for(lambda: grabber.latest() is not None)
+    later = grabber.take()
     assert later is not None
-    assert later.seq > first.seq
-    assert int(later.frame[0, 0]) == later.seq % 256  # the newest read, not a queued older one
+    assert later.at >= asked
+    assert later.seq > first.seq + 20
+    assert int(later.frame[0, 0]) == later.seq % 256  # the frame just grabbed, not an older one
+    assert source.retrieved == 2  # type: ignore[attr-defined]
     assert grabber.status().connected
+
+
+def test_a_source_that_cannot_convert_is_reopened(grabbers: list[Grabber]) -> None:
+    class Unconvertible(FakeSource):
+        def retrieve(self) -> Image | None:
+            return None
+
+    opener = Opener(lambda n: Unconvertible())
+    grabber = Grabber("cam", opener, Backoff(min_s=0.02, max_s=0.1))
+    grabbers.append(grabber)
+    grabber.start()
+    wait_for(lambda: len(opener.times) >= 2)
+    assert grabber.latest() is None
+    first = opener.sources[0]
+    # Failed at its first conversion, then closed by its own thread before the reopen.
+    assert (first.read_count, first.closed_by) == (1, first.reader)  # type: ignore[attr-defined]
 
 
 def test_a_failed_stream_is_closed_and_reopened(grabbers: list[Grabber]) -> None:
@@ -138,7 +171,10 @@ def test_a_hung_read_is_abandoned_and_the_source_reopened(grabbers: list[Grabber
     time.sleep(0.3)
     assert grabber.watchdog(time.monotonic())
     assert grabber.status().abandoned == 1
-    wait_for(lambda: len(opener.times) == 2 and grabber.latest() is not None and grabber.latest().seq > 5)  # type: ignore[union-attr]
+    assert grabber.take() is not None  # the hung source's first frame
+    grabber.request(time.monotonic())
+    wait_for(lambda: len(opener.times) == 2 and grabber.latest() is not None)
+    assert opener.sources[1].retrieved == 1  # type: ignore[attr-defined]  # from the fresh source
     hung = opener.sources[0]
     assert hung.closed_by is None  # nobody releases a capture another thread is reading
     release.set()

@@ -8,7 +8,7 @@ file or synthetic sources.
     synthetic.py       the demo's generated room with people walking in and out
     udev.py            USB cameras through pyudev's video4linux subsystem
     openers.py         source → open function
-    grabber.py         one grab thread per camera: latest frame only, reopen with backoff, watchdog
+    grabber.py         one grab thread per camera: converts only frames asked for, reopen with backoff, watchdog
     analysis/          pure analysis: frames and times in, typed states and changes out
     worker.py          the analysis thread shared by all cameras: paces each analyser at ``fps``
     snapshot.py        bounded JPEG snapshots, kept on the agent by hash

@@ -37,20 +37,36 @@ def _frame(ok: bool, frame: object) -> Image | None:
 
 
 class Capture:
-    """An open ``cv2.VideoCapture``; :meth:`read` returns ``None`` once the stream has failed or ended."""
+    """An open ``cv2.VideoCapture``; once the stream has failed or ended, :meth:`grab` is False and
+    :meth:`read` is ``None``.
+
+    :meth:`grab` reads and decodes a frame without converting it; :meth:`retrieve` converts the frame last
+    grabbed to BGR.  The grab thread grabs every frame (a stream must be drained) and retrieves only those
+    the analysis takes: the conversion and a new 1 MB array are then spent twice a second, not ten times."""
 
     def __init__(self, cap: cv2.VideoCapture, label: str) -> None:
         self._cap: cv2.VideoCapture | None = cap
         self.label = label
 
-    def read(self) -> Image | None:
+    def grab(self) -> bool:
+        if self._cap is None:
+            return False
+        try:
+            return bool(self._cap.grab())
+        except cv2.error:
+            return False
+
+    def retrieve(self) -> Image | None:
         if self._cap is None:
             return None
         try:
-            ok, frame = self._cap.read()
+            ok, frame = self._cap.retrieve()
         except cv2.error:
             return None
         return _frame(ok, frame)
+
+    def read(self) -> Image | None:
+        return self.retrieve() if self.grab() else None
 
     def close(self) -> None:
         cap, self._cap = self._cap, None
@@ -71,21 +87,24 @@ class FileCapture:
         self._due = time.monotonic()
         self.ended = False
 
-    def read(self) -> Image | None:
-        frame = self._capture.read()
-        if frame is None and self._loop:
-            self._capture.close()
-            self._capture = open_file_once(self._path)
-            frame = self._capture.read()
-        if frame is None:
-            self.ended = True
-            return None
+    def grab(self) -> bool:
+        # Paced before decoding, as a live camera delivers: no decoded frame waits through the pause.
         now = time.monotonic()
         if self._due > now:
             time.sleep(self._due - now)
         # Never catch up with a burst: a slow reader simply gets the next frame late.
         self._due = max(self._due, now - self._period) + self._period
-        return frame
+        grabbed = self._capture.grab()
+        if not grabbed and self._loop:
+            self._capture.close()
+            self._capture = open_file_once(self._path)
+            grabbed = self._capture.grab()
+        if not grabbed:
+            self.ended = True
+        return grabbed
+
+    def retrieve(self) -> Image | None:
+        return self._capture.retrieve()
 
     def close(self) -> None:
         self._capture.close()

@@ -1,4 +1,10 @@
-"""One grab thread per camera: reads as fast as the source gives, keeps only the latest frame.
+"""One grab thread per camera: grabs every frame the source gives, converts only the one the analysis takes.
+
+A stream must be drained (a camera's frames queue up otherwise), but the analysis takes a frame only
+``fps`` times a second: the analysis asks (:meth:`Grabber.request`) for a frame grabbed at or after a
+time, the thread converts (``retrieve``) the first such frame it grabs and keeps it until taken
+(:meth:`Grabber.take`).  So no frame is converted for nothing, and none is held once analysed (issue 5:
+a 768×432 BGR frame is 1 MB a camera).
 
 The thread opens the source (retrying with exponential backoff), reads until a read fails, closes and
 reopens.  A read that hangs (opencv #22677: after a reconnect FFmpeg can block past its timeout) cannot be
@@ -24,8 +30,11 @@ log = logging.getLogger("sitewatch.agent.camera")
 class FrameSource(Protocol):
     label: str
 
-    def read(self) -> Image | None:
-        """The next frame, or ``None`` when the stream failed or ended."""
+    def grab(self) -> bool:
+        """Read the next frame without converting it; False when the stream failed or ended."""
+
+    def retrieve(self) -> Image | None:
+        """The frame the last :meth:`grab` read, as an image; ``None`` when it cannot be converted."""
 
     def close(self) -> None: ...
 
@@ -36,9 +45,9 @@ Opener = Callable[[], FrameSource]
 @dataclass(frozen=True, slots=True)
 class Grabbed:
     frame: Image
-    # Increases by one per frame read; equal numbers mean the same frame.
+    # Increases by one per frame grabbed (converted or not).
     seq: int
-    # time.monotonic() when it was read.
+    # time.monotonic() when it was grabbed.
     at: float
 
 
@@ -68,6 +77,8 @@ class Grabber:
         # Cuts a reconnect wait short: set at stop, and when udev says the camera is back.
         self._wake = threading.Event()
         self._latest: Grabbed | None = None
+        # Convert the first frame grabbed at or after this time.monotonic(); None: no frame wanted.
+        self._wanted: float | None = 0.0
         self._seq = 0
         self._generation = 0
         # monotonic time the current thread entered a blocking open or read; None when not blocked.
@@ -100,7 +111,19 @@ class Grabber:
         """Retry opening now instead of at the end of the backoff; safe from any thread, never blocks."""
         self._wake.set()
 
+    def request(self, at: float) -> None:
+        """Ask for the first frame grabbed at or after ``at`` (time.monotonic()); it waits for :meth:`take`."""
+        with self._lock:
+            self._wanted = at
+
+    def take(self) -> Grabbed | None:
+        """The frame asked for, once: the grabber keeps no reference to it.  None when none came since."""
+        with self._lock:
+            taken, self._latest = self._latest, None
+            return taken
+
     def latest(self) -> Grabbed | None:
+        """The frame waiting to be taken, if any (it stays)."""
         with self._lock:
             return self._latest
 
@@ -181,23 +204,44 @@ class Grabber:
         while self._current(generation):
             self._blocked(generation, time.monotonic())
             try:
-                frame = source.read()
+                grabbed = source.grab()
             except Exception as exc:  # noqa: BLE001  # a capture that raises is a capture that failed
-                frame = None
                 self._failed(generation, f"read failed: {type(exc).__name__}: {exc}")
                 return
             finally:
                 self._blocked(generation, None)
-            if frame is None:
+            if not grabbed:
                 self._failed(generation, f"no frame from {source.label} (stream ended or timed out)")
                 return
+            at = time.monotonic()
             with self._lock:
                 if generation != self._generation:
                     return
                 self._seq += 1
-                self._latest = Grabbed(frame, self._seq, time.monotonic())
                 self._connected = True
                 self._error = ""
+                wanted = self._wanted is not None and at >= self._wanted
+            if wanted and not self._convert(generation, source, at):
+                return
+
+    def _convert(self, generation: int, source: FrameSource, at: float) -> bool:
+        """Retrieve the frame just grabbed and keep it for :meth:`take`; False when the source failed."""
+        try:
+            frame = source.retrieve()
+        except Exception as exc:  # noqa: BLE001  # as for a read
+            self._failed(generation, f"read failed: {type(exc).__name__}: {exc}")
+            return False
+        if frame is None:
+            self._failed(generation, f"cannot convert a frame from {source.label}")
+            return False
+        with self._lock:
+            if generation != self._generation:
+                return False
+            self._latest = Grabbed(frame, self._seq, at)
+            # A request made while converting, for a later time, stays for a later frame.
+            if self._wanted is not None and self._wanted <= at:
+                self._wanted = None
+        return True
 
     def _blocked(self, generation: int, since: float | None) -> None:
         with self._lock:

@@ -199,20 +199,31 @@ class Scene:
 
 
 class SyntheticSource:
-    """The scene as a live camera: frames at ``FPS`` in real time, scene time counted from opening."""
+    """The scene as a live camera: frames at ``FPS`` in real time, scene time counted from opening.
+
+    A frame source as the grabber wants one: :meth:`grab` waits for the next frame's time, :meth:`retrieve`
+    renders the scene at that time (only the frames the analysis takes are drawn)."""
 
     def __init__(self, seed: int = 0, start_s: float = 0.0) -> None:
         self.label = f"synthetic:{seed}"
         self._scene = Scene(seed)
         self._opened = time.monotonic() - start_s
         self._due = time.monotonic()
+        self._grabbed_at = self._opened
 
-    def read(self) -> Image | None:
+    def grab(self) -> bool:
         now = time.monotonic()
         if self._due > now:
             time.sleep(self._due - now)
         self._due = max(self._due, now - 1.0 / FPS) + 1.0 / FPS
-        return self._scene.render(time.monotonic() - self._opened)
+        self._grabbed_at = time.monotonic()
+        return True
+
+    def retrieve(self) -> Image | None:
+        return self._scene.render(self._grabbed_at - self._opened)
+
+    def read(self) -> Image | None:
+        return self.retrieve() if self.grab() else None
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,5 +1,6 @@
-"""The analysis of the cameras: ``fps`` times a second each camera's worker takes its grabber's latest frame
-(or notes that none came), runs the analyser, keeps the result and queues the changes with their snapshots.
+"""The analysis of the cameras: ``fps`` times a second each camera's worker takes the frame it asked its
+grabber for (or notes that none came), runs the analyser, keeps the result and queues the changes with their
+snapshots, and asks for the next frame: one grabbed from half a period before its next pass on.
 
 One thread steps every camera's worker (:class:`AnalysisLoop`), not one thread per camera: a thread costs
 memory of its own (its malloc arena keeps what HOG freed there; four analysis threads held ~4 MB more
@@ -25,6 +26,9 @@ log = logging.getLogger("sitewatch.agent.camera")
 
 # Changes waiting for the supervisor; beyond this the oldest go (the supervisor polls every second).
 MAX_PENDING = 1000
+# A frame is asked for from this share of a period before the pass that takes it: fresh enough (at most
+# half a period old), and early enough that a 10 fps stream delivers it before the pass.
+REQUEST_LEAD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +67,6 @@ class Worker:
         self._pending: deque[WorkerEvent] = deque(maxlen=MAX_PENDING)
         self._latest: Analysis | None = None
         self._error = ""
-        self._seq = 0
         self._last_step: float | None = None
 
     def start(self) -> None:
@@ -105,16 +108,16 @@ class Worker:
             if first:
                 log.exception("camera %s: analysis failed", self.name)
         self.due = max(self.due + self.period_s, time.monotonic())
+        self.grabber.request(self.due - REQUEST_LEAD * self.period_s)
 
     def step(self, now: float) -> None:
         """One analysis pass at ``now`` (``time.monotonic()``)."""
         self.grabber.watchdog(now)
-        grabbed = self.grabber.latest()
-        if grabbed is None or grabbed.seq == self._seq:
+        grabbed = self.grabber.take()
+        if grabbed is None:
             analysis, changes = self.analyser.idle(now)
             events = [WorkerEvent(now, change) for change in changes]
         else:
-            self._seq = grabbed.seq
             analysis, changes = self.analyser.frame(now, grabbed.frame)
             # Only the snapshot's reference waits in the queue, never the frame.
             events = [WorkerEvent(now, change, self._snapshot(change, grabbed.frame)) for change in changes]
