@@ -130,7 +130,13 @@ class CameraDriver(Driver[CameraConfig]):
             steady=steady,
             latest_snapshot=latest.sha256 if latest else "",
         )
-        return self.state(report.status_of(analysis), info)
+        status = report.status_of(analysis)
+        if dropped := worker.dropped:
+            # Entries and exits lost before the agent could take them: the count is still right, the
+            # timeline is not; said in the state rather than silently.
+            info = {**info, "events_dropped": dropped}
+            status = "warning" if status in ("ok", "unknown") else status
+        return self.state(status, info)
 
     def events(self) -> list[DriverEvent]:
         from agent.drivers.camera import report  # noqa: PLC0415

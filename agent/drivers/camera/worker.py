@@ -24,8 +24,11 @@ from agent.drivers.camera.snapshot import Snapshot, SnapshotStore, encode
 
 log = logging.getLogger("sitewatch.agent.camera")
 
-# Changes waiting for the supervisor; beyond this the oldest go (the supervisor polls every second).
+# Changes waiting for the supervisor, which drains them every second (a camera makes at most a few a
+# second).  Past WARN_PENDING of it the worker logs a warning; past it the oldest go, counted and reported
+# in the camera's state (``events_dropped``).
 MAX_PENDING = 1000
+WARN_PENDING = 800
 # A frame is asked for from this share of a period before the pass that takes it: fresh enough (at most
 # half a period old), and early enough that a 10 fps stream delivers it before the pass.
 REQUEST_LEAD = 0.5
@@ -65,6 +68,8 @@ class Worker:
         # When the loop steps it next (time.monotonic()).
         self.due = 0.0
         self._pending: deque[WorkerEvent] = deque(maxlen=MAX_PENDING)
+        self._dropped = 0
+        self._warned = False
         self._latest: Analysis | None = None
         self._error = ""
         self._last_step: float | None = None
@@ -91,10 +96,17 @@ class Worker:
         with self._lock:
             return self._last_step
 
+    @property
+    def dropped(self) -> int:
+        """Changes lost because nobody drained them in time (the oldest go first)."""
+        with self._lock:
+            return self._dropped
+
     def drain(self) -> list[WorkerEvent]:
         with self._lock:
             drained = list(self._pending)
             self._pending.clear()
+            self._warned = False
             return drained
 
     def run_step(self, now: float) -> None:
@@ -123,9 +135,21 @@ class Worker:
             events = [WorkerEvent(now, change, self._snapshot(change, grabbed.frame)) for change in changes]
         with self._lock:
             self._latest = analysis
+            overflow = len(self._pending) + len(events) - MAX_PENDING
+            self._dropped += max(0, overflow)
             self._pending.extend(events)
+            warn = len(self._pending) >= WARN_PENDING and not self._warned
+            self._warned = self._warned or warn
             self._error = ""
             self._last_step = now
+        if warn:
+            log.warning(
+                "camera %s: %d changes wait for the agent (limit %d, %d dropped so far): is the supervisor stuck?",
+                self.name,
+                len(self._pending),
+                MAX_PENDING,
+                self._dropped,
+            )
 
     def _snapshot(self, change: Change, frame: Image) -> Snapshot | None:
         if not isinstance(change, OccupancyChange):
