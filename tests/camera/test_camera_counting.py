@@ -85,12 +85,18 @@ def test_one_by_one_room_counts_each_visit_and_never_two(
     assert all(a.tamper_checks for a in run.analyses)
     # The README: six visits, one person each time — six breaches of the two-person rule, each raised once.
     assert alone_alerts(run.counts, period=0.5) == 6
+    # What the camera tells the technician for person_min_height: the smallest person it counted (HOG's
+    # windows of 1.04-1.31 of the frame's height hold people of 0.78-0.98), above the 0.7 commissioned.
+    smallest = run.analyses[-1].smallest_person
+    assert smallest is not None
+    assert 0.72 <= smallest <= 0.85, smallest
 
 
 def test_empty_room_gives_no_person_and_no_motion(settings: AnalysisSettings, room_baseline: Baseline) -> None:
     run = analyse(EMPTY, settings, baseline=room_baseline)
     assert set(run.counts) == {0}
     assert (run.entries, run.exits) == (0, 0)
+    assert run.analyses[-1].smallest_person is None
     learnt = run.analyses[settings.motion_warmup_frames :]
     assert all(a.motion is False for a in learnt), [a.motion_share for a in learnt if a.motion]
     assert not any(a.problems for a in run.analyses)

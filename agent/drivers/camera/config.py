@@ -10,8 +10,8 @@ Example (every key but ``id`` and ``source`` has the default shown or is optiona
     fps = 2.0
     hog_width = 320        # per camera: shrink for people who fill the frame, enlarge for far ones
     hog_border = 0.25
-    person_min_height = 0.0  # per camera: the share of the frame's height the smallest person fills, measured
-                             # with someone at the far end of the view; HOG then skips smaller sizes
+    person_min_height = 0.0  # per camera: a little below the smallest_person the camera reports once people
+                             # have walked its whole view; HOG then skips smaller sizes
     faces = false
 """
 

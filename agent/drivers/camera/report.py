@@ -45,6 +45,7 @@ STEPS: Final[dict[str, float]] = {
     "shift_px": 1.0,
     "rotation_deg": 0.5,
     "match_share": 0.05,
+    "smallest_person": 0.02,
 }
 
 
@@ -111,6 +112,7 @@ def details(
     out["shift_px"] = steady.value("shift_px", m.shift_px)
     out["rotation_deg"] = steady.value("rotation_deg", m.rotation_deg)
     out["match_share"] = steady.value("match_share", m.match_share)
+    out["smallest_person"] = steady.value("smallest_person", analysis.smallest_person)
     out["reconnects"] = max(0, grabber.opens - 1)
     out["error"] = grabber.error[:MAX_TEXT] if not grabber.connected else ""
     out["snapshot"] = latest_snapshot

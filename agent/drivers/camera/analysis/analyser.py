@@ -14,7 +14,7 @@ from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics, HealthMonitor, Problem
 from agent.drivers.camera.analysis.image import Image
 from agent.drivers.camera.analysis.occupancy import Motion, MotionDetector, PeopleCounter
-from agent.drivers.camera.analysis.people import Box, PeopleDetector, around, union, within
+from agent.drivers.camera.analysis.people import PERSON_ROWS, WINDOW, Box, PeopleDetector, around, union, within
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
 # Below this share of the view unlike the empty reference, nobody is in the picture (measured: empty room
@@ -38,6 +38,9 @@ class Analysis:
     tamper_checks: bool
     # Whether any frame has come since start: before the first, the feed is "starting", not "ok".
     started: bool = True
+    # The height (share of the frame's) of the smallest person counted so far: what to set
+    # ``person_min_height`` a little below once people have walked the whole view; None before anyone.
+    smallest_person: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class CameraAnalyser:
         self._boxes: tuple[Box, ...] = ()
         self._moved: Box | None = None
         self._last_seen = 0
+        self._smallest_person: float | None = None
         if baseline is not None:
             self._size = baseline.size
 
@@ -99,6 +103,11 @@ class CameraAnalyser:
             seen = people.count
             change = self.counter.look(t, seen, self._vacant())
             self._looked(people.boxes, seen)
+            if people.boxes and seen == self.counter.count:
+                # HOG's window is a third taller than the person in it (96 of its 128 rows).
+                smallest = min(box[3] - box[1] for box in people.boxes) * PERSON_ROWS / WINDOW[1]
+                known = self._smallest_person
+                self._smallest_person = smallest if known is None else min(known, smallest)
             if change is not None:
                 changes.append(OccupancyChange(t, change.people, change.was))
         return self._analysis(t, motion.moving, motion.share, seen), changes
@@ -172,4 +181,5 @@ class CameraAnalyser:
             metrics=self.health.metrics,
             tamper_checks=self.health.tamper_checks,
             started=self.health.seen_frame,
+            smallest_person=self._smallest_person,
         )
