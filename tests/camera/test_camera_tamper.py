@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from camera_footage import Frame
 
-from agent.drivers.camera.analysis.analyser import CameraAnalyser
+from agent.drivers.camera.analysis.analyser import EMPTY_STILL_S, CameraAnalyser
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.health import HealthChange, Problem
 from agent.drivers.camera.analysis.people import Box, PeopleDetector, PeopleSeen
@@ -147,6 +147,32 @@ def test_a_still_view_skips_the_alignment_but_a_turn_is_still_found_in_time(
     else:  # below moved_deg: measured (so the alignment ran), and rightly not an alarm
         assert quiet.analyser.health.alignments > 1
         assert "moved" not in quiet.analyser.health.active
+
+
+def test_something_left_in_the_empty_room_becomes_part_of_it(
+    settings: AnalysisSettings, room_baseline: Baseline, empty_room: list[Frame]
+) -> None:
+    analyser = CameraAnalyser(settings, room_baseline, NobodyDetector(settings))
+    t = 0.0
+
+    def feed(seconds: float, change: Tamper = untouched) -> list[bool | None]:
+        nonlocal t
+        vacant = []
+        for k in range(round(seconds / PERIOD)):
+            analysis, _ = analyser.frame(t, change(empty_room[round(t / PERIOD) % len(empty_room)], k))
+            vacant.append(analysis.vacant)
+            t += PERIOD
+        return vacant
+
+    assert set(feed(10.0)) == {True}  # the commissioned empty room
+    # A box of papers left in the middle of the view (15% of it): unlike the commissioned view at first,
+    # then, counted empty and unchanged for EMPTY_STILL_S, it is the empty room.
+    boxed = feed(12.0, lambda f, i: tamper.patch(f, 0.15, 60.0, 0))
+    assert boxed[:4] == [False] * 4
+    first = boxed.index(True)
+    assert first * PERIOD <= EMPTY_STILL_S + 1.0, boxed
+    assert set(boxed[first:]) == {True}
+    assert analyser.health.active == ()
 
 
 def test_a_repeated_frame_is_frozen_in_time(session: Session) -> None:

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from agent.drivers.camera.analysis import image
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.health import HealthChange, HealthMetrics, HealthMonitor, Problem
-from agent.drivers.camera.analysis.image import Image
+from agent.drivers.camera.analysis.image import Floats, Image
 from agent.drivers.camera.analysis.occupancy import Motion, MotionDetector, PeopleCounter
 from agent.drivers.camera.analysis.people import PERSON_ROWS, WINDOW, Box, PeopleDetector, around, union, within
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
-# Below this share of the view unlike the empty reference, nobody is in the picture (measured: empty room
+# Below this share of the view unlike the empty room, nobody is in the picture (measured: empty room
 # 0.0-0.1, someone in it 0.1-0.9).
 VACANT_SHARE = 0.1
+# Counted empty with nothing moving this long: the picture is the empty room from now on.
+EMPTY_STILL_S = 5.0
 # Of the smallest person's height: motion at least this tall may be a whole person walking.
 WHOLE_PERSON = 0.8
 
@@ -41,6 +43,8 @@ class Analysis:
     # The height (share of the frame's) of the smallest person counted so far: what to set
     # ``person_min_height`` a little below once people have walked the whole view; None before anyone.
     smallest_person: float | None = None
+    # Whether the picture looks like the room as last seen empty; None when it cannot tell.
+    vacant: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,13 @@ class CameraAnalyser:
         self._moved: Box | None = None
         self._last_seen = 0
         self._smallest_person: float | None = None
+        # The room as last seen empty (mean grey per texture cell): the commissioning reference at first,
+        # then the picture whenever the count has been zero with nothing moving for EMPTY_STILL_S — papers
+        # carried out or a chair moved must not read as someone still there at the next visit.
+        self._empty: Floats | None = image.cells(baseline.reference)[1] if baseline is not None else None
+        self._still_empty_since: float | None = None
+        self._vacant_now: bool | None = None
+        self._last_mean: Floats | None = None
         if baseline is not None:
             self._size = baseline.size
 
@@ -95,13 +106,15 @@ class CameraAnalyser:
         if motion.moving is not None and motion.box is not None:
             self._moved = motion.box if self._moved is None else union((self._moved, motion.box))
         seen: int | None = None
-        if self._usable() and self.counter.due(
-            t, motion.moving, self._elsewhere(motion), self._whole(motion), self._vacant()
+        usable = self._usable()
+        self._vacant_now = self._vacant() if usable else None
+        if usable and self.counter.due(
+            t, motion.moving, self._elsewhere(motion), self._whole(motion), self._vacant_now
         ):
             region = self._region(motion)
             people = self.detector.detect(frame, region, self._smallest() if region is not None else None)
             seen = people.count
-            change = self.counter.look(t, seen, self._vacant())
+            change = self.counter.look(t, seen, self._vacant_now)
             self._looked(people.boxes, seen)
             if people.boxes and seen == self.counter.count:
                 # HOG's window is a third taller than the person in it (96 of its 128 rows).
@@ -110,7 +123,22 @@ class CameraAnalyser:
                 self._smallest_person = smallest if known is None else min(known, smallest)
             if change is not None:
                 changes.append(OccupancyChange(t, change.people, change.was))
+        self._learn_empty(t, usable)
         return self._analysis(t, motion.moving, motion.share, seen), changes
+
+    def _learn_empty(self, t: float, usable: bool) -> None:
+        """Take the picture as the empty room once it has been counted empty, and unchanged from frame to
+        frame, for EMPTY_STILL_S.  Not MOG2's "no motion": it takes minutes to absorb a moved object."""
+        mean, before = self.health.metrics.cell_mean, self._last_mean
+        self._last_mean = mean
+        still = usable and mean is not None and before is not None and image.changed_share(mean, before) == 0.0
+        if mean is None or not still or self.counter.count > 0:
+            self._still_empty_since = None
+            return
+        if self._still_empty_since is None:
+            self._still_empty_since = t
+        elif t - self._still_empty_since >= EMPTY_STILL_S:
+            self._empty = mean
 
     def _region(self, motion: Motion) -> Box | None:
         """Where the people detectors need to look: where people were last all seen, and wherever something
@@ -137,12 +165,13 @@ class CameraAnalyser:
         return not any(within(motion.box, around(box)) for box in self._boxes)
 
     def _vacant(self) -> bool | None:
-        """Whether the picture looks like the empty room again; None when it cannot tell (no baseline, the
-        light changed too much, the camera moved)."""
-        m = self.health.metrics
-        if m.changed_share is None or {"moved", "scene_changed"} & set(self.health.active):
+        """Whether the picture looks like the room as last seen empty; None when it cannot tell (no
+        baseline, the light changed too much, the camera moved)."""
+        mean = self.health.metrics.cell_mean
+        if mean is None or self._empty is None or {"moved", "scene_changed"} & set(self.health.active):
             return None
-        return m.changed_share < VACANT_SHARE
+        share = image.changed_share(mean, self._empty)
+        return None if share is None else share < VACANT_SHARE
 
     def _whole(self, motion: Motion) -> bool:
         """Whether what moved is tall enough to be a whole person of this camera's smallest commissioned size
@@ -182,4 +211,5 @@ class CameraAnalyser:
             tamper_checks=self.health.tamper_checks,
             started=self.health.seen_frame,
             smallest_person=self._smallest_person,
+            vacant=self._vacant_now,
         )

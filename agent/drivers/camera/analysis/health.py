@@ -28,7 +28,7 @@ from agent.drivers.camera.analysis import image
 from agent.drivers.camera.analysis.alignment import Alignment, ReferenceMatcher
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.hysteresis import Flip, Hysteresis
-from agent.drivers.camera.analysis.image import Image
+from agent.drivers.camera.analysis.image import Floats, Image
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 
 Problem = Literal["signal_lost", "frozen", "covered", "defocused", "moved", "scene_changed"]
@@ -66,8 +66,8 @@ class HealthMetrics:
     shift_px: float | None = None
     rotation_deg: float | None = None
     match_share: float | None = None
-    # Share of the view unlike the empty room's reference (light allowed for); None without a baseline.
-    changed_share: float | None = None
+    # The mean grey of each texture cell (image.cells); None without a baseline, or when covered.
+    cell_mean: Floats | None = None
     lighting: Lighting = "unknown"
     signal_reason: str = ""
 
@@ -86,8 +86,6 @@ class HealthMonitor:
         }
         self._details: dict[Problem, str] = {}
         self._matcher = ReferenceMatcher(baseline.reference) if baseline is not None else None
-        # The empty room's mean grey per texture cell, for telling whether someone is still in the picture.
-        self._reference_mean = image.cells(baseline.reference)[1] if baseline is not None else None
         self._sharpness: deque[float] = deque(maxlen=max(LEARN_MIN, s.sharpness_window))
         self._first_t: float | None = None
         self._last_frame_t: float | None = None
@@ -156,7 +154,6 @@ class HealthMonitor:
     ) -> HealthMetrics:
         assert self.baseline is not None
         assert self._matcher is not None
-        assert self._reference_mean is not None
         s = self.settings
         std, mean = image.cells(grey)
         share = 1.0 if flat.uniform else image.covered_share(std, self.baseline.cell_std)
@@ -198,7 +195,7 @@ class HealthMonitor:
             shift_px=aligned.shift_px if aligned else None,
             rotation_deg=aligned.rotation_deg if aligned else None,
             match_share=aligned.match_share if aligned else None,
-            changed_share=None if covered else image.changed_share(mean, self._reference_mean),
+            cell_mean=None if covered else mean,
             lighting=self._lighting(flat.mean),
             signal_reason=metrics.signal_reason,
         )
