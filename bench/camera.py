@@ -16,10 +16,12 @@ Needs the footage in ``../shared/footage`` beside the repository.  Measured in o
   on the camera's stream, not on us (a 10 fps 768×432 H.264 stream here).
 * Memory: a child process that imports what the agent's process imports (``agent.cli``: runner, MQTT
   link with TLS, outbox, the driver registry — which imports a driver's module only when a config names
-  it), caps malloc as ``sitewatch agent run`` does (``tune_malloc``), and runs four camera drivers (the
-  footage file, looped; one grab thread each, one analysis thread for all) for 8 s, against a child that
-  only imports cv2 and numpy and decodes one frame; the issue's limit is 1.25× bare + 10 MB a camera.  The
-  same with only the camera modules imported is reported beside it.
+  it), caps malloc as ``sitewatch agent run`` does (``tune_malloc``), and runs four commissioned camera
+  drivers (reference view and baseline files written as the commissioning command writes them, so the
+  tamper checks run; the footage file, looped; one grab thread each, one analysis thread for all) for 8 s,
+  against a child that only imports cv2 and numpy and decodes one frame; the issue's limit is 1.25× bare
+  + 10 MB a camera.  Beside it: the same agent with one and two cameras (what the first camera maps once
+  against what each further one costs), its anonymous and file-backed memory, and the camera modules alone.
 * Counting: mean absolute error of the people count per frame on each clip (ambiguous frames left out),
   with each clip's camera settings as in tests/camera/test_camera_counting.py.
 
@@ -33,9 +35,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,7 @@ import common  # noqa: E402
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from agent.drivers.camera import baseline_store  # noqa: E402
 from agent.drivers.camera.analysis import image  # noqa: E402
 from agent.drivers.camera.analysis.alignment import ReferenceMatcher  # noqa: E402
 from agent.drivers.camera.analysis.analyser import CameraAnalyser  # noqa: E402
@@ -248,8 +253,9 @@ sys.path.insert(0, {root!r})
 {entry}
 from agent.drivers.camera.config import CameraConfig
 from agent.drivers.camera.driver import CameraDriver
-drivers = [CameraDriver(CameraConfig(id=f"cam{{i}}", source={source!r}, loop=True), base_dir=Path("/tmp"))
-           for i in range(4)]
+configs = [CameraConfig(id=f"cam{{i}}", source={source!r}, loop=True, person_min_height=0.7, baseline_dir={baselines!r})
+           for i in range({cameras})]
+drivers = [CameraDriver(config, base_dir=Path({baselines!r})) for config in configs]
 for d in drivers:
     d.start()
 cpu0, t0 = time.process_time(), time.monotonic()
@@ -260,8 +266,8 @@ while time.monotonic() < end:
         d.events()
     time.sleep(1)
 cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
-rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
-print(rss, cpu / wall)
+rollup = dict(l.split()[:2] for l in Path("/proc/self/smaps_rollup").read_text().splitlines()[1:])
+print(rollup["Rss:"], cpu / wall, rollup["Anonymous:"])
 for d in drivers:
     d.close()
 """
@@ -320,7 +326,8 @@ print(rss, 0.0)
 """
 
 
-def child(code: str, env: dict[str, str] | None = None) -> tuple[float, float]:
+def child(code: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Run ``code``; its RSS (MB), CPU share and, when it says, anonymous memory (MB; else 0)."""
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -329,25 +336,31 @@ def child(code: str, env: dict[str, str] | None = None) -> tuple[float, float]:
         check=True,
         env={**os.environ, **(env or {})},
     )
-    rss_kb, cpu_share = done.stdout.split()
-    return int(rss_kb) / 1024, float(cpu_share)
+    rss_kb, cpu_share, *anon_kb = done.stdout.split()
+    return int(rss_kb) / 1024, float(cpu_share), int(anon_kb[0]) / 1024 if anon_kb else 0.0
 
 
-def memory(seconds: float = 8.0) -> dict[str, Any]:
+def memory(baseline: Baseline, seconds: float = 8.0) -> dict[str, Any]:
     source = str(FOOTAGE / ONE_BY_ONE)
-    bare, _ = child(CHILD_BARE.format(source=source))
-    bare_four, _ = child(CHILD_BARE_FOUR.format(source=source, seconds=seconds))
-    idle, _ = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
-    agent_code = CHILD_AGENT.format(
-        root=str(ROOT), source=source, seconds=seconds, entry="import agent.cli\nagent.cli.tune_malloc()"
-    )
-    agent, share = child(agent_code)
-    cameras_only, _ = child(CHILD_AGENT.format(root=str(ROOT), source=source, seconds=seconds, entry=""))
+    bare, *_ = child(CHILD_BARE.format(source=source))
+    bare_four, *_ = child(CHILD_BARE_FOUR.format(source=source, seconds=seconds))
+    idle, *_ = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
+    with tempfile.TemporaryDirectory() as folder:
+        # The four cameras commissioned as on a site: each with its reference view and baseline files.
+        for i in range(4):
+            files = baseline_store.baseline_files(Path(folder), folder, f"cam{i}")
+            baseline_store.save(files, baseline, captured_at=datetime.now(UTC), source="bench")
+        code = partial(CHILD_AGENT.format, root=str(ROOT), source=source, seconds=seconds, baselines=folder)
+        entry = "import agent.cli\nagent.cli.tune_malloc()"
+        agent, share, anonymous = child(code(entry=entry, cameras=4))
+        one, *_ = child(code(entry=entry, cameras=1))
+        two, *_ = child(code(entry=entry, cameras=2))
+        cameras_only, *_ = child(code(entry="", cameras=4))
     limit = 1.25 * bare + 10 * 4
     return {
         "measured_process": "agent.cli imported (runner, MQTT link with TLS, outbox, driver registry), malloc "
-        "capped as `sitewatch agent run` does, four camera drivers on the looped one-by-one file, default "
-        "settings, 8 s",
+        "capped as `sitewatch agent run` does, four commissioned camera drivers (reference view and baseline "
+        "files, tamper checks on, person_min_height 0.7) on the looped one-by-one file, 8 s",
         "rss_mb": round(agent, 1),
         "rss_mb_camera_modules_only": round(cameras_only, 1),
         "rss_bare_mb": round(bare, 1),
@@ -358,6 +371,14 @@ def memory(seconds: float = 8.0) -> dict[str, Any]:
         "rss_agent_no_cameras_mb": round(idle, 1),
         "rss_bare_4_decoders_mb": round(bare_four, 1),
         "rss_per_camera_mb": round((agent - idle) / 4, 1),
+        # The first camera brings what any process doing this work maps once (FFmpeg's and OpenCV's code for
+        # decoding, HOG, ORB, MOG2, PNG and JPEG; the analysis thread); each further one costs its own.
+        "rss_1_camera_mb": round(one, 1),
+        "rss_2_cameras_mb": round(two, 1),
+        "rss_each_further_camera_mb": round((agent - one) / 3, 1),
+        # Of the 4-camera agent: memory of its own (heap, stacks) and pages of shared files (libraries).
+        "rss_anonymous_mb": round(anonymous, 1),
+        "rss_file_backed_mb": round(agent - anonymous, 1),
         "rss_bare_per_decoder_mb": round((bare_four - bare) / 3, 1),
         # All four cameras, each decoding a 10 fps 768×432 H.264 file and analysing 2 fps of it.
         "cpu_pct_4_cameras_with_decode": round(share * 100, 1),
@@ -403,7 +424,7 @@ def main() -> int:
     timing = cpu()
     empty, _ = decode(EMPTY)
     counting = accuracy(room_baseline(empty))
-    rss = memory()
+    rss = memory(room_baseline(empty))
     result = {
         "benchmark": "vault camera: CPU per camera at 2 fps, agent RSS with 4 cameras, people-count error",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 from agent.drivers.camera.analysis.image import Image
 
@@ -48,7 +49,8 @@ class ReferenceMatcher:
         self._ref_descriptors = descriptors
         height, width = reference.shape
         self._centre = np.array([width / 2.0, height / 2.0])
-        self._window = cv2.createHanningWindow((width, height), cv2.CV_32F)
+        # Only a featureless view needs the window (float32, 230 KB at 320×180): made on first use.
+        self._window: NDArray[np.float32] | None = None
 
     @property
     def featureful(self) -> bool:
@@ -85,6 +87,9 @@ class ReferenceMatcher:
         return Alignment(float(centre[0]), float(centre[1]), rotation, scale, share)
 
     def _by_phase(self, grey: Image) -> Alignment:
+        if self._window is None:
+            height, width = self._reference.shape
+            self._window = np.asarray(cv2.createHanningWindow((width, height), cv2.CV_32F), dtype=np.float32)
         # phaseCorrelate multiplies its inputs by the window in place: give it copies, never the reference.
         (dx, dy), _response = cv2.phaseCorrelate(
             self._reference.astype(np.float32), grey.astype(np.float32), self._window.copy()
