@@ -20,7 +20,7 @@ from agent.drivers.camera.analysis.settings import AnalysisSettings
 # Below this share of the view unlike the empty room, nobody is in the picture (measured: empty room
 # 0.0-0.1, someone in it 0.1-0.9).
 VACANT_SHARE = 0.1
-# Counted empty with nothing moving this long: the picture is the empty room from now on.
+# Counted empty, and unchanged from frame to frame, this long: the picture is the empty room from now on.
 EMPTY_STILL_S = 5.0
 # Of the smallest person's height: motion at least this tall may be a whole person walking.
 WHOLE_PERSON = 0.8
@@ -77,13 +77,12 @@ class CameraAnalyser:
         )
         self.detector = detector or PeopleDetector(settings)
         self._size: tuple[int, int] | None = None
-        # Where people were last seen, what moved since the last look, and how many that look saw.
+        # Where everyone counted was last seen, and what moved since.
         self._boxes: tuple[Box, ...] = ()
         self._moved: Box | None = None
-        self._last_seen = 0
         self._smallest_person: float | None = None
         # The room as last seen empty (mean grey per texture cell): the commissioning reference at first,
-        # then the picture whenever the count has been zero with nothing moving for EMPTY_STILL_S — papers
+        # then the picture whenever the count has been zero and the picture unchanged for EMPTY_STILL_S — papers
         # carried out or a chair moved must not read as someone still there at the next visit.
         self._empty: Floats | None = image.cells(baseline.reference)[1] if baseline is not None else None
         self._still_empty_since: float | None = None
@@ -182,7 +181,6 @@ class CameraAnalyser:
         return motion.box[3] - motion.box[1] >= WHOLE_PERSON * self.settings.person_min_height
 
     def _looked(self, boxes: tuple[Box, ...], seen: int) -> None:
-        self._last_seen = seen
         # Until a look sees everyone counted again, keep where they were and everything that moved since.
         if seen >= self.counter.count:
             self._moved = None

@@ -160,7 +160,7 @@ class PeopleCounter:
     def look(self, t: float, seen: int, vacant: bool | None = None) -> CountChange | None:
         """The detectors saw ``seen`` people at ``t``; returns the change of the count, if any.
 
-        ``vacant``: whether the picture looks like the empty room's reference again (None: cannot tell).
+        ``vacant``: whether the picture looks like the room as last seen empty (None: cannot tell).
         While it plainly does not, the count does not fall to zero before ``still_exit_after_s``: a person
         the detector keeps missing (back turned, bent over a shelf) is still in the picture."""
         self._last_look = t
