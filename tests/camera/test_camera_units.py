@@ -412,6 +412,10 @@ def test_status_follows_the_worst_problem() -> None:
     assert report.status_of(_analysis(problems=("defocused",))) == "warning"
     assert report.status_of(_analysis(problems=("defocused", "covered"))) == "fault"
     assert report.status_of(_analysis(tamper_checks=False)) == "warning"
+    # Changes the agent lost make a healthy camera a warning, never hide a fault.
+    assert report.status_of(_analysis(), events_dropped=3) == "warning"
+    assert report.status_of(None, events_dropped=3) == "warning"
+    assert report.status_of(_analysis(problems=("covered",)), events_dropped=3) == "fault"
 
 
 def test_details_say_why_tamper_checks_are_off() -> None:

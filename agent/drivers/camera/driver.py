@@ -129,14 +129,9 @@ class CameraDriver(Driver[CameraConfig]):
             grabber=grabber.status(),
             steady=steady,
             latest_snapshot=latest.sha256 if latest else "",
+            events_dropped=worker.dropped,
         )
-        status = report.status_of(analysis)
-        if dropped := worker.dropped:
-            # Entries and exits lost before the agent could take them: the count is still right, the
-            # timeline is not; said in the state rather than silently.
-            info = {**info, "events_dropped": dropped}
-            status = "warning" if status in ("ok", "unknown") else status
-        return self.state(status, info)
+        return self.state(report.status_of(analysis, worker.dropped), info)
 
     def events(self) -> list[DriverEvent]:
         from agent.drivers.camera import report  # noqa: PLC0415

@@ -67,12 +67,15 @@ class Steady:
         return round(held, 2)
 
 
-def status_of(analysis: Analysis | None) -> DeviceStatus:
+def status_of(analysis: Analysis | None, events_dropped: int = 0) -> DeviceStatus:
+    # Entries and exits lost before the agent took them: the count is still right, the timeline is not.
     if analysis is None:
-        return "unknown"
+        return "warning" if events_dropped else "unknown"
     active = set(analysis.problems)
     if active & FAULTS:
         return "fault"
+    if events_dropped:
+        return "warning"
     if not analysis.started:
         return "unknown"
     if active or not analysis.tamper_checks:
@@ -88,8 +91,11 @@ def details(
     grabber: GrabberStatus,
     steady: Steady,
     latest_snapshot: str,
+    events_dropped: int = 0,
 ) -> dict[str, Scalar]:
     out: dict[str, Scalar] = {"source": source_kind}
+    if events_dropped:
+        out["events_dropped"] = events_dropped
     if analysis is None:
         out.update(signal="starting", problems="", tamper="none", people=0, motion=None)
         out.update(tamper_checks=False, baseline=False, tamper_checks_off="starting")

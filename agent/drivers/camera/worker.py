@@ -138,7 +138,8 @@ class Worker:
             overflow = len(self._pending) + len(events) - MAX_PENDING
             self._dropped += max(0, overflow)
             self._pending.extend(events)
-            warn = len(self._pending) >= WARN_PENDING and not self._warned
+            waiting, dropped = len(self._pending), self._dropped
+            warn = waiting >= WARN_PENDING and not self._warned
             self._warned = self._warned or warn
             self._error = ""
             self._last_step = now
@@ -146,9 +147,9 @@ class Worker:
             log.warning(
                 "camera %s: %d changes wait for the agent (limit %d, %d dropped so far): is the supervisor stuck?",
                 self.name,
-                len(self._pending),
+                waiting,
                 MAX_PENDING,
-                self._dropped,
+                dropped,
             )
 
     def _snapshot(self, change: Change, frame: Image) -> Snapshot | None:
