@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+import msgspec
+
 from agent.retained import Rejected, Retained, RetainedKeeper, checked
 from protocol.codec import decode_calendar
 from protocol.messages import AgentCalendar, DeviceKind, DeviceState, Scalar
@@ -57,7 +59,7 @@ def annotate(
         if state.kind in ANNOTATED and room is not None:
             details = {**state.details, **room_requirement(calendar, site, room, at)}
         fits = details is not state.details and len(details) <= _MAX_DETAILS
-        out.append(state.model_copy(update={"details": details}) if fits else state)
+        out.append(msgspec.structs.replace(state, details=details) if fits else state)
     return out
 
 

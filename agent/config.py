@@ -9,40 +9,36 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
+import msgspec
 
-from agent.drivers.registry import REGISTRY, AnyDeviceConfig
+from agent.drivers.base import DeviceConfig
+from agent.drivers.registry import device_problems
 from agent.errors import ConfigError, ConfigProblem
 from protocol.topics import SLUG_PATTERN, AgentPath
+from protocol.validation import Problem, full, problems
 
-_SLUG = re.compile(SLUG_PATTERN)
-
-
-def _slug(value: str) -> str:
-    if not _SLUG.fullmatch(value):
-        raise ValueError("not a slug: lower-case a-z, 0-9, '-' or '_', starting with a letter or digit, max 32")
-    return value
-
-
-Slug = Annotated[str, AfterValidator(_slug)]
+Slug = Annotated[str, full(f"^{SLUG_PATTERN}$")]
+# What an operator is told instead of the pattern itself.
+_PATTERN_MEANS = {
+    f"^{SLUG_PATTERN}$": "not a slug: lower-case a-z, 0-9, '-' or '_', starting with a letter or digit, max 32",
+}
+MAX_DEVICES = 512
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
 
 
-class AgentSection(_Section):
+class AgentSection(_Section, frozen=True, kw_only=True):
     city: Slug
     site: Slug
     name: Slug
-    heartbeat_s: Annotated[float, Field(ge=0.5, le=300)] = 5.0
+    heartbeat_s: Annotated[float, msgspec.Meta(ge=0.5, le=300)] = 5.0
     # A state message goes out at least this often, and at once whenever a device's state changes.
-    state_interval_s: Annotated[float, Field(ge=0.5, le=3600)] = 5.0
+    state_interval_s: Annotated[float, msgspec.Meta(ge=0.5, le=3600)] = 5.0
 
     @property
     def path(self) -> AgentPath:
@@ -53,75 +49,56 @@ class AgentSection(_Section):
         return self.path.agent_id
 
 
-class BrokerSection(_Section):
-    host: Annotated[str, Field(min_length=1, max_length=253)]
-    port: Annotated[int, Field(ge=1, le=65535)] = 1883
-    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
-    reconnect_min_s: Annotated[float, Field(gt=0, le=60)] = 0.5
-    reconnect_max_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+class BrokerSection(_Section, frozen=True, kw_only=True):
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=253)]
+    port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 1883
+    keepalive_s: Annotated[int, msgspec.Meta(ge=5, le=3600)] = 30
+    reconnect_min_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5
+    reconnect_max_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
     # TLS with a client certificate (``sitewatch pki issue-agent``): the CA, this agent's certificate and
     # key, relative to the config file's folder. All three or none; none means plain MQTT.
-    tls_ca: Annotated[str | None, Field(min_length=1)] = None
-    tls_cert: Annotated[str | None, Field(min_length=1)] = None
-    tls_key: Annotated[str | None, Field(min_length=1)] = None
+    tls_ca: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    tls_cert: Annotated[str, msgspec.Meta(min_length=1)] | None = None
+    tls_key: Annotated[str, msgspec.Meta(min_length=1)] | None = None
 
-    @model_validator(mode="after")
-    def _backoff_order(self) -> Self:
+    def __post_init__(self) -> None:
         if self.reconnect_min_s > self.reconnect_max_s:
             raise ValueError(
                 f"reconnect_min_s ({self.reconnect_min_s:g}) must not exceed reconnect_max_s ({self.reconnect_max_s:g})"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _tls_all_or_none(self) -> Self:
         given = [self.tls_ca is not None, self.tls_cert is not None, self.tls_key is not None]
         if any(given) and not all(given):
             raise ValueError("give all of tls_ca, tls_cert and tls_key, or none of them")
-        return self
 
     @property
     def tls(self) -> bool:
         return self.tls_ca is not None
 
 
-class OutboxSection(_Section):
+class OutboxSection(_Section, frozen=True, kw_only=True):
     # Relative paths are resolved against the config file's folder; the default is named for the agent.
-    path: Annotated[str | None, Field(min_length=1)] = None
+    path: Annotated[str, msgspec.Meta(min_length=1)] | None = None
     # Periodic readings are thinned past this many records; events and births are never dropped.
-    capacity: Annotated[int, Field(ge=100, le=50_000_000)] = 500_000
+    capacity: Annotated[int, msgspec.Meta(ge=100, le=50_000_000)] = 500_000
     # A record the hub has not confirmed after this long is published again.
-    resend_after_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    resend_after_s: Annotated[float, msgspec.Meta(ge=1, le=3600)] = 30.0
 
 
-class AgentConfig(_Section):
+class AgentConfig(_Section, frozen=True, kw_only=True):
+    """A whole agent config, as :func:`parse_config` returns it: built only from validated parts."""
+
     agent: AgentSection
     broker: BrokerSection
     outbox: OutboxSection = OutboxSection()
-    devices: Annotated[list[AnyDeviceConfig], Field(min_length=1, max_length=512)]
+    devices: list[DeviceConfig] = []
 
-    @model_validator(mode="after")
-    def _unique_device_ids(self) -> Self:
-        first: dict[str, int] = {}
-        errors: list[InitErrorDetails] = []
-        for index, device in enumerate(self.devices):
-            if device.id in first:
-                errors.append(
-                    InitErrorDetails(
-                        type=PydanticCustomError(
-                            "duplicate_device_id",
-                            "duplicate device id '{id}' (first used by devices[{first}].id)",
-                            {"id": device.id, "first": first[device.id]},
-                        ),
-                        loc=("devices", index, "id"),
-                        input=device.id,
-                    )
-                )
-            first.setdefault(device.id, index)
-        if errors:
-            # Raised as a ValidationError so the duplicate is reported at its own key, like any other error.
-            raise ValidationError.from_exception_data(type(self).__name__, errors)
-        return self
+
+_SECTIONS: dict[str, type[_Section] | None] = {
+    "agent": AgentSection,
+    "broker": BrokerSection,
+    "outbox": OutboxSection,
+    "devices": None,
+}
 
 
 _TOML_POSITION = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
@@ -145,11 +122,64 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 
 
 def parse_config(data: dict[str, Any], file: str) -> AgentConfig:
-    """Validate already-parsed TOML; ``file`` is only used to name the source in errors."""
-    try:
-        return AgentConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError.from_problems(describe(exc, file)) from exc
+    """Validate already-parsed TOML; ``file`` is only used to name the source in errors.
+
+    Every problem is collected before raising (each table and each device checked on its own), so
+    ``check-config`` lists them all."""
+    found: list[Problem] = []
+    sections: dict[str, Any] = {}
+    for name, kind in _SECTIONS.items():
+        if name not in data:
+            if name != "outbox":
+                found.append(Problem(name, "field required", "missing"))
+            continue
+        if kind is not None:
+            found.extend(problems(data[name], kind, name))
+    found.extend(Problem(str(key), "unknown key", "unknown") for key in data if key not in _SECTIONS)
+    devices = _devices(data.get("devices"), found)
+    if found:
+        raise ConfigError.from_problems([_described(p, file) for p in found])
+    for name, kind in _SECTIONS.items():
+        if kind is not None and name in data:
+            sections[name] = msgspec.convert(data[name], kind, strict=True)
+    return AgentConfig(**sections, devices=devices)
+
+
+def _devices(tables: Any, found: list[Problem]) -> list[DeviceConfig]:
+    if tables is None:
+        return []
+    if not isinstance(tables, list):
+        found.append(Problem("devices", "expected an array of [[devices]] tables", "invalid"))
+        return []
+    if not 1 <= len(tables) <= MAX_DEVICES:
+        found.append(Problem("devices", f"expected 1 to {MAX_DEVICES} devices, got {len(tables)}", "invalid"))
+        return []
+    devices: list[DeviceConfig] = []
+    first: dict[str, int] = {}
+    for index, table in enumerate(tables):
+        device, wrong = device_problems(table, f"devices[{index}]")
+        found.extend(wrong)
+        if device is None:
+            continue
+        if device.id in first:
+            found.append(
+                Problem(
+                    f"devices[{index}].id",
+                    f"duplicate device id '{device.id}' (first used by devices[{first[device.id]}].id)",
+                    "invalid",
+                )
+            )
+        first.setdefault(device.id, index)
+        devices.append(device)
+    return devices
+
+
+def _described(found: Problem, file: str) -> ConfigProblem:
+    reason = found.reason
+    for pattern, meaning in _PATTERN_MEANS.items():
+        if reason == f"expected str matching regex '{pattern}'":
+            reason = meaning
+    return ConfigProblem(file, found.path, reason)
 
 
 def load_config(path: Path | str) -> AgentConfig:
@@ -171,7 +201,7 @@ def resolve_files(config: AgentConfig, config_file: Path | str) -> AgentConfig:
         except OSError as exc:
             raise ConfigError(str(config_file), f"broker.{key}", f"cannot read {path}: {exc.strerror}") from exc
         resolved[key] = str(path)
-    return config.model_copy(update={"broker": broker.model_copy(update=resolved)})
+    return msgspec.structs.replace(config, broker=msgspec.structs.replace(broker, **resolved))
 
 
 def outbox_path(config: AgentConfig, config_file: Path | str) -> Path:
@@ -180,42 +210,6 @@ def outbox_path(config: AgentConfig, config_file: Path | str) -> Path:
     a = config.agent
     name = config.outbox.path or f"outbox-{a.city}-{a.site}-{a.name}.sqlite"
     return base / name
-
-
-def describe(exc: ValidationError, file: str) -> list[ConfigProblem]:
-    return [_problem(err, file) for err in exc.errors()]
-
-
-def _problem(err: ErrorDetails, file: str) -> ConfigProblem:
-    key = _dotted(err["loc"])
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    known = ", ".join(REGISTRY)
-    if kind == "extra_forbidden":
-        return ConfigProblem(file, key, "unknown key")
-    if kind == "missing":
-        return ConfigProblem(file, key, "field required")
-    if kind == "union_tag_invalid":
-        return ConfigProblem(file, f"{key}.driver", f"unknown driver {ctx.get('tag')!r} (known: {known})")
-    if kind == "union_tag_not_found":
-        return ConfigProblem(file, f"{key}.driver", f"field required (one of: {known})")
-    message = err["msg"].removeprefix("Value error, ")
-    return ConfigProblem(file, key, _lower_first(message))
-
-
-def _dotted(loc: Sequence[int | str]) -> str:
-    key = ""
-    previous: int | str | None = None
-    for part in loc:
-        if isinstance(part, int):
-            key += f"[{part}]"
-        elif isinstance(previous, int) and part in REGISTRY:
-            # pydantic puts the chosen union member's tag in the path; the operator never wrote it.
-            pass
-        else:
-            key += f".{part}" if key else part
-        previous = part
-    return key
 
 
 def _lower_first(text: str) -> str:

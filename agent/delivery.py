@@ -30,6 +30,9 @@ class OutboxSink:
         self.wake = threading.Event()
 
     def send(self, topic: str, message: AgentMessage, *, periodic: bool = False) -> list[Thinned]:
+        """Raises :class:`protocol.errors.SchemaError`, having kept nothing, when ``message`` is not valid."""
+        # Encoded (so checked) first: a message the hub would refuse must not become the current birth.
+        payload = encode(message)
         if isinstance(message, Birth):
             with self._lock:
                 self._birth = (topic, message)
@@ -41,7 +44,7 @@ class OutboxSink:
                 self.wake.set()
                 return []
         priority = Priority.PERIODIC if periodic or isinstance(message, Heartbeat) else Priority.KEEP
-        record = Record(message.boot, message.seq, topic, encode(message), priority, self._wall())
+        record = Record(message.boot, message.seq, topic, payload, priority, self._wall())
         thinned = self.outbox.append(record)
         self.wake.set()
         return thinned

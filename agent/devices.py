@@ -1,7 +1,9 @@
 """One device as the supervisor sees it: a driver wrapped so that its failures become states, not crashes.
 
 A driver that cannot start is retried; one whose ``poll`` raises is reported as "fault" with the
-error text, and is polled again next tick.  Errors are logged once per streak, not once per tick.
+error text, and is polled again next tick; so is one whose state does not fit the wire model (checked
+here, since msgspec does not validate a struct a driver builds).  Errors are logged once per streak, not
+once per tick.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from agent.drivers.base import Driver, DriverEvent, Picture
 from agent.errors import DriverError
 from protocol.messages import DeviceInfo, DeviceState
+from protocol.validation import checked
 
 log = logging.getLogger("sitewatch.agent.devices")
 
@@ -34,7 +39,8 @@ class DeviceSlot:
         return ident
 
     def info(self) -> DeviceInfo:
-        return self.driver.info()
+        """What the birth announces; raises :class:`msgspec.ValidationError` when it does not fit the wire."""
+        return checked(self.driver.info())
 
     def start(self, monotonic: float) -> None:
         self._next_start = monotonic + self.retry_start_s
@@ -54,9 +60,11 @@ class DeviceSlot:
         if not self.started:
             return self._fault(self._failing or "not started")
         try:
-            state = self.driver.poll(now)
+            state = checked(self.driver.poll(now))
         except DriverError as exc:
             return self._fault(self._failed(str(exc)))
+        except msgspec.ValidationError as exc:
+            return self._fault(self._failed(f"invalid state: {exc}"))
         except Exception as exc:  # noqa: BLE001  # a driver bug must not stop the other devices
             return self._fault(self._failed(f"{type(exc).__name__}: {exc}", exc))
         if state.id != self.id or state.kind != self.driver.kind:

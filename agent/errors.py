@@ -9,7 +9,7 @@
           └── PublishRefused the broker answered a publish with a reason code ≥ 0x80 (e.g. 135, not
                              authorised): a hard error, never retried, because resending cannot succeed
 
-Errors from dependencies (paho, pydantic, tomllib) are mapped to these at the module that owns the
+Errors from dependencies (paho, msgspec, tomllib) are mapped to these at the module that owns the
 dependency, with the original kept as ``__cause__``.
 """
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec
 
+import msgspec
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.properties import Properties
@@ -192,7 +193,7 @@ class Link:
         """Say goodbye with a "shutdown" death (so the hub sees an orderly stop), then disconnect."""
         self._closing = True
         if self._connected:
-            death = self._will.model_copy(update={"reason": "shutdown", "ts": self._now()})
+            death = msgspec.structs.replace(self._will, reason="shutdown", ts=self._now())
             try:
                 self.wait_published(self.publish(topic_for(self.path, "death"), encode(death)), timeout)
             except LinkError as exc:

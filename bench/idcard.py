@@ -35,6 +35,7 @@ from agent.drivers.idcard.commands import Command  # noqa: E402
 from agent.drivers.idcard.driver import IdcardSam, IdcardSamConfig  # noqa: E402
 from agent.drivers.idcard.frames import Frame, FrameParser  # noqa: E402
 from agent.drivers.idcard.serialport import SerialPort  # noqa: E402
+from protocol.validation import convert  # noqa: E402
 
 BAUD = 115200
 READ_REPLY = 1295
@@ -86,8 +87,9 @@ def wire_limit(path: str, reads: int) -> float:
 
 
 def run_driver(path: str, seconds: float, **timing: Any) -> dict[str, Any]:
-    config = IdcardSamConfig.model_validate(
-        {"id": "bench-reader", "room": "bench", "port": path, "hotplug": False, "same_card_quiet_s": 0.0, **timing}
+    config = convert(
+        {"id": "bench-reader", "room": "bench", "port": path, "hotplug": False, "same_card_quiet_s": 0.0, **timing},
+        IdcardSamConfig,
     )
     driver = IdcardSam(config)
     driver.start()

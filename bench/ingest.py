@@ -82,7 +82,7 @@ COUNTERS = (
 )
 DEVICE = "vault-cam-1"
 
-# Wire payloads built by formatting, so the publishers spend their CPU on MQTT, not on pydantic;
+# Wire payloads built by formatting, so the publishers spend their CPU on MQTT, not on encoding;
 # checked once against the real decoder before any run.
 _HEARTBEAT = (
     '{"v":1,"agent":"%s","boot":"%s","seq":%d,"ts":"%s","historical":false,"type":"heartbeat",'

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ValidationError
+import msgspec
 
 from hub.errors import StoreError, StoreUnavailable
 from protocol.codec import describe_validation_error, encode
+from protocol.errors import SchemaError
 
 # (agent id, retained payload) → True once the broker has it queued.
 Publish = Callable[[str, bytes], bool]
@@ -90,8 +91,8 @@ class RetainedPusher(ABC, Generic[T, IO]):
         """The latest import: its stored version and what it holds (None when it cannot be read)."""
 
     @abstractmethod
-    def to_wire(self, current: T, site: str, now: datetime) -> BaseModel:
-        """One site's slice; may raise :class:`ValidationError`."""
+    def to_wire(self, current: T, site: str, now: datetime) -> msgspec.Struct:
+        """One site's slice; may raise ValueError (:class:`msgspec.ValidationError` when it does not fit)."""
 
     @abstractmethod
     def describe(self, current: T) -> str:
@@ -130,9 +131,10 @@ class RetainedPusher(ABC, Generic[T, IO]):
                 continue
             try:
                 payload = encode(self.to_wire(current, agent.site, now))
-            except ValidationError as exc:
-                # Neither str(exc) nor a traceback: pydantic quotes the input there, which may hold a key.
-                reasons = describe_validation_error(exc)
+            except (ValueError, SchemaError) as exc:
+                # No traceback, no input: only where and why (a slice may hold a key).  msgspec names the field
+                # and the rule broken, the models' own checks say what is wrong; neither quotes the key.
+                reasons = describe_validation_error(exc) if isinstance(exc, msgspec.ValidationError) else str(exc)
                 self.log.error("%s for %s cannot be built: %s", self.label, agent.agent_id, reasons)  # noqa: TRY400
                 self._sent[agent.agent_id] = sent  # the same one would fail again; wait for a new one
                 continue

@@ -2,7 +2,9 @@
 
 ``decode_up(topic, payload)`` is what the hub calls for every message it receives; it either returns a
 typed message or raises a :class:`protocol.errors.ProtocolError` subclass whose text names what is
-wrong, so the hub can quarantine the message with that reason.
+wrong, so the hub can quarantine the message with that reason.  ``encode`` checks a message before it
+serialises it (a struct built in code is not validated by msgspec), so neither side sends what the other
+would refuse.
 """
 
 from __future__ import annotations
@@ -10,23 +12,29 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+import msgspec
 
 from protocol.errors import IdentityMismatch, PayloadError, SchemaError, TopicError, UnsupportedVersion
-from protocol.messages import WIRE_VERSION, Ack, AgentCalendar, AgentRoster, Command, UpMessage
+from protocol.messages import UP_MODELS, WIRE_VERSION, Ack, AgentCalendar, AgentRoster, Command, UpMessage
 from protocol.topics import UP_KINDS, Topic, parse_topic
+from protocol.validation import checked, convert, problem
 
-_Down = TypeVar("_Down", bound=BaseModel)
+_Message = TypeVar("_Message", bound=msgspec.Struct)
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
-_UP_ADAPTER: TypeAdapter[UpMessage] = TypeAdapter(UpMessage)
 
+def encode(message: msgspec.Struct) -> bytes:
+    """Serialise a protocol message to compact UTF-8 JSON, after checking it as the receiver will.
 
-def encode(message: Any) -> bytes:
-    """Serialise any protocol model to compact UTF-8 JSON."""
-    data: bytes = message.model_dump_json().encode("utf-8")
-    return data
+    Raises :class:`SchemaError` naming the field when the message is not valid.
+    """
+    try:
+        valid = checked(message)
+    except msgspec.ValidationError as exc:
+        kind = getattr(message, "type", type(message).__name__)
+        raise SchemaError(f"cannot encode this {kind}: {describe_validation_error(exc)}") from exc
+    return msgspec.json.encode(valid)
 
 
 def _load_object(payload: bytes) -> dict[str, Any]:
@@ -50,15 +58,17 @@ def _load_object(payload: bytes) -> dict[str, Any]:
     return obj
 
 
-def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
-    parts = []
-    for err in exc.errors()[:limit]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(message)"
-        parts.append(f"field {loc}: {err['msg']}")
-    more = exc.error_count() - limit
-    if more > 0:
-        parts.append(f"and {more} more")
-    return "; ".join(parts)
+def describe_validation_error(exc: msgspec.ValidationError) -> str:
+    """``field seq: expected int >= 0``: where and why, never the value (it may be a key)."""
+    found = problem(exc)
+    return f"field {found.path or '(message)'}: {found.reason}"
+
+
+def _convert(obj: dict[str, Any], model: type[_Message]) -> _Message:
+    try:
+        return convert(obj, model)
+    except msgspec.ValidationError as exc:
+        raise SchemaError(describe_validation_error(exc)) from exc
 
 
 def decode_up(topic: str, payload: bytes) -> tuple[Topic, UpMessage]:
@@ -67,10 +77,13 @@ def decode_up(topic: str, payload: bytes) -> tuple[Topic, UpMessage]:
     if parsed.kind not in UP_KINDS:
         raise TopicError(f"topic {topic!r} is a hub → agent topic; agents do not publish {parsed.kind!r}")
     obj = _load_object(payload)
-    try:
-        message = _UP_ADAPTER.validate_python(obj)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc)) from exc
+    kind = obj.get("type")
+    if kind is None:
+        raise SchemaError("field type: missing (the message type)")
+    model = UP_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise SchemaError(f"field type: {kind!r} is not an agent → hub message ({', '.join(UP_MODELS)})")
+    message: UpMessage = _convert(obj, model)
     if message.type != parsed.kind:
         raise IdentityMismatch(f"payload type {message.type!r} published on a {parsed.kind!r} topic")
     if message.agent != parsed.path.agent_id:
@@ -80,28 +93,20 @@ def decode_up(topic: str, payload: bytes) -> tuple[Topic, UpMessage]:
     return parsed, message
 
 
-def _decode_down(model: type[_Down], payload: bytes) -> _Down:
-    obj = _load_object(payload)
-    try:
-        return model.model_validate(obj)
-    except ValidationError as exc:
-        raise SchemaError(describe_validation_error(exc)) from exc
-
-
 def decode_command(payload: bytes) -> Command:
-    return _decode_down(Command, payload)
+    return _convert(_load_object(payload), Command)
 
 
 def decode_calendar(payload: bytes) -> AgentCalendar:
-    return _decode_down(AgentCalendar, payload)
+    return _convert(_load_object(payload), AgentCalendar)
 
 
 def decode_roster(payload: bytes) -> AgentRoster:
-    return _decode_down(AgentRoster, payload)
+    return _convert(_load_object(payload), AgentRoster)
 
 
 def decode_ack(payload: bytes) -> Ack:
-    ack = _decode_down(Ack, payload)
+    ack = _convert(_load_object(payload), Ack)
     for lo, hi in ack.ranges:
         if lo > hi:
             raise SchemaError(f"field ranges: [{lo}, {hi}] runs backwards")

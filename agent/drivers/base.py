@@ -13,21 +13,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
 from protocol.messages import DEVICE_ID_PATTERN, DeviceInfo, DeviceKind, DeviceState, DeviceStatus, Scalar, Severity
+from protocol.validation import full
 
 
-class DeviceConfig(BaseModel):
+class DeviceConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """Keys every ``[[devices]]`` entry has; a driver's config subclasses this and narrows ``driver`` to a
-    ``Literal`` tag, which is what the config file's discriminated union dispatches on."""
+    ``Literal`` tag, which is what :mod:`agent.drivers.registry` dispatches on.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    Validated only through :func:`agent.drivers.registry.device_problems` (msgspec checks types and
+    constraints when converting, not when a struct is built in code); checks that span keys go in
+    ``__post_init__``, raising ``ValueError`` with the reason.  A subclass repeats ``frozen=True,
+    kw_only=True`` in its class line: msgspec inherits them, mypy's view of the struct does not."""
 
     driver: str
-    id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
-    room: Annotated[str | None, Field(min_length=1, max_length=64)] = None
-    label: Annotated[str, Field(max_length=128)] = ""
+    id: Annotated[str, full(DEVICE_ID_PATTERN)]
+    room: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    label: Annotated[str, msgspec.Meta(max_length=128)] = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final
-
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import CoreSchema, PydanticCustomError, core_schema
+from typing import Any, Final
 
 from agent.drivers.base import DeviceConfig, Driver
+from protocol.validation import Problem, convert, problems
 
 TAG_KEY = "driver"
 
@@ -68,49 +66,22 @@ REGISTRY: Final[dict[str, DriverEntry]] = {
 }
 
 
-def validate_device(value: Any) -> DeviceConfig:
-    """One ``[[devices]]`` table validated against the config class its ``driver`` tag names.
-
-    The errors are those of a pydantic discriminated union (``union_tag_invalid``, ``union_tag_not_found``),
-    and a ValidationError of the chosen class propagates as is: pydantic places its errors under the
-    device's own key (``devices[2].port``)."""
-    if isinstance(value, DeviceConfig):
-        entry = REGISTRY.get(value.driver)
-        if entry is None or not isinstance(value, entry.config):
-            raise _unknown(value.driver)
-        return value
-    if not isinstance(value, dict):
-        raise PydanticCustomError("model_attributes_type", "Input should be a table of device keys")
-    tag = value.get(TAG_KEY)
+def device_problems(table: Any, key: str) -> tuple[DeviceConfig | None, list[Problem]]:
+    """One ``[[devices]]`` table (at ``key``, e.g. ``devices[2]``) validated against the config class its
+    ``driver`` tag names: the config, or every problem found, each at its own key (``devices[2].port``)."""
+    known = ", ".join(REGISTRY)
+    if not isinstance(table, dict):
+        return None, [Problem(key, "input should be a table of device keys", "invalid")]
+    tag = table.get(TAG_KEY)
     if tag is None:
-        raise PydanticCustomError(
-            "union_tag_not_found",
-            "Unable to extract tag using discriminator '{discriminator}'",
-            {"discriminator": TAG_KEY},
-        )
+        return None, [Problem(f"{key}.{TAG_KEY}", f"field required (one of: {known})", "missing")]
     entry = REGISTRY.get(tag) if isinstance(tag, str) else None
     if entry is None:
-        raise _unknown(tag)
-    return entry.config.model_validate(value)
-
-
-def _unknown(tag: object) -> PydanticCustomError:
-    return PydanticCustomError(
-        "union_tag_invalid",
-        "Input tag '{tag}' found using '{discriminator}' does not match any of the expected tags: {expected_tags}",
-        {"tag": str(tag), "discriminator": TAG_KEY, "expected_tags": ", ".join(repr(t) for t in REGISTRY)},
-    )
-
-
-class _ByTag:
-    """Pydantic schema of :data:`AnyDeviceConfig`: dispatch on the tag at validation time (a static
-    discriminated union would need every config class, hence every driver module, at import time)."""
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_plain_validator_function(validate_device)
-
-
-AnyDeviceConfig = Annotated[DeviceConfig, _ByTag()]
+        return None, [Problem(f"{key}.{TAG_KEY}", f"unknown driver {str(tag)!r} (known: {known})", "invalid")]
+    found = problems(table, entry.config, key)
+    if found:
+        return None, found
+    return convert(table, entry.config), []
 
 
 def create_driver(config: DeviceConfig, base_dir: Path | None = None) -> Driver[Any]:

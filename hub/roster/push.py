@@ -16,6 +16,7 @@ from typing import Protocol
 from hub.agent_push import AgentsIO, Publish, RetainedPusher
 from hub.store.roster import CurrentRoster
 from protocol.messages import AgentRoster, RoomRoster, key_id
+from protocol.validation import checked
 
 __all__ = ["Publish", "RosterIO", "RosterPusher", "roster_to_wire"]
 
@@ -29,14 +30,18 @@ class RosterIO(AgentsIO, Protocol):
 
 
 def roster_to_wire(roster: CurrentRoster, site: str, now: datetime) -> AgentRoster:
+    """``site``'s roster message, checked as the agent will check it: raises ValueError (a
+    :class:`msgspec.ValidationError` naming the field, never quoting the key) when it does not fit."""
     rooms = roster.rooms.get(site, {})
-    return AgentRoster(
-        exam=roster.exam,
-        site=site,
-        key_id=key_id(roster.key),
-        key=base64.b64encode(roster.key).decode("ascii"),
-        ts=now,
-        rooms=[RoomRoster(room=room, candidates=candidates) for room, candidates in sorted(rooms.items())],
+    return checked(
+        AgentRoster(
+            exam=roster.exam,
+            site=site,
+            key_id=key_id(roster.key),
+            key=base64.b64encode(roster.key).decode("ascii"),
+            ts=now,
+            rooms=[RoomRoster(room=room, candidates=candidates) for room, candidates in sorted(rooms.items())],
+        )
     )
 
 

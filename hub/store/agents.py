@@ -7,6 +7,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+import msgspec
+
 from hub.inventory import Replaced, replaced
 from hub.liveness import AgentLiveness
 from hub.store.connection import Connection
@@ -96,7 +98,7 @@ def record_session(conn: Connection, birth: Birth, received_at: datetime) -> boo
             birth.seq,
             birth.ts,
             received_at,
-            json.dumps([d.model_dump(mode="json") for d in birth.devices], ensure_ascii=False),
+            json.dumps(msgspec.to_builtins(birth.devices), ensure_ascii=False),
         ),
     )
     row = conn.execute(

@@ -17,11 +17,13 @@ from protocol.messages import (
     PlannedSession,
 )
 from protocol.plan.model import Calendar, Custody, Exam, RoomRef, Session
+from protocol.validation import checked
 
 
 def calendar_to_wire(calendar: Calendar, site: str, ts: datetime) -> AgentCalendar:
-    """``site``'s (``<city>/<site>``) slice of ``calendar``, generated at ``ts``; raises ValueError when the
-    plan has no version (a calendar built in code, not imported)."""
+    """``site``'s (``<city>/<site>``) slice of ``calendar``, generated at ``ts``, checked as the agent will
+    check it: raises ValueError (:class:`msgspec.ValidationError` naming the field) when it does not fit
+    the wire model, e.g. when the plan has no version (a calendar built in code, not imported)."""
     mine = calendar.for_site(site)
     current = [s for s in mine.sessions if s.end + mine.jammer_lag > ts]
     current.sort(key=lambda s: (s.start, s.id))
@@ -40,14 +42,16 @@ def calendar_to_wire(calendar: Calendar, site: str, ts: datetime) -> AgentCalend
     custody = [
         CustodyPeriod(collection=c.collection, arrival_due=c.arrival_due, returned=c.returned) for c in mine.custody
     ]
-    return AgentCalendar(
-        version=calendar.version,
-        site=site,
-        ts=ts,
-        jammer_on_before_s=int(mine.jammer_lead.total_seconds()),
-        jammer_off_after_s=int(mine.jammer_lag.total_seconds()),
-        sessions=sessions,
-        custody=custody[:1],
+    return checked(
+        AgentCalendar(
+            version=calendar.version,
+            site=site,
+            ts=ts,
+            jammer_on_before_s=int(mine.jammer_lead.total_seconds()),
+            jammer_off_after_s=int(mine.jammer_lag.total_seconds()),
+            sessions=sessions,
+            custody=custody[:1],
+        )
     )
 
 

@@ -32,7 +32,7 @@ def test_bad_agent_config_prints_every_problem(
     assert out == ""
     assert err.splitlines() == [
         f"{path}: agent.nmae: unknown key",
-        f"{path}: broker.port: input should be greater than or equal to 1",
+        f"{path}: broker.port: expected int >= 1",
     ]
 
 

@@ -59,14 +59,14 @@ def test_unknown_table_is_named(write_config: WriteConfig, agent_toml: Callable[
 
 def test_wrong_type_is_not_coerced(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
     path = write_config(agent_toml().replace("port = 1883", 'port = "1883"'))
-    assert str(_error(path)) == f"{path}: broker.port: input should be a valid integer"
+    assert str(_error(path)) == f"{path}: broker.port: expected int, got str"
 
 
 def test_out_of_range_value(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
     path = write_config(agent_toml(heartbeat_s=0.1))
     err = _error(path)
     assert err.key == "agent.heartbeat_s"
-    assert err.reason == "input should be greater than or equal to 0.5"
+    assert err.reason == "expected float >= 0.5"
 
 
 def test_missing_broker_host(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
@@ -105,7 +105,7 @@ def test_driver_specific_key_is_checked_without_the_tag_in_the_key(
     write_config: WriteConfig, agent_toml: Callable[..., str]
 ) -> None:
     path = write_config(agent_toml().replace("seed = 7", 'seed = 7\nfault_every_s = "often"'))
-    assert str(_error(path)) == f"{path}: devices[0].fault_every_s: input should be a valid number"
+    assert str(_error(path)) == f"{path}: devices[0].fault_every_s: expected float | null, got str"
 
 
 def test_cross_field_rule_is_named_at_its_table(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
@@ -136,3 +136,21 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_no_devices(write_config: WriteConfig) -> None:
     path = write_config('[agent]\ncity = "c"\nsite = "s"\nname = "a"\n[broker]\nhost = "h"\n')
     assert str(_error(path)) == f"{path}: devices: field required"
+    path = write_config('devices = []\n[agent]\ncity = "c"\nsite = "s"\nname = "a"\n[broker]\nhost = "h"\n')
+    assert str(_error(path)) == f"{path}: devices: expected 1 to 512 devices, got 0"
+
+
+def test_a_trailing_newline_is_not_a_slug(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
+    # Python's `$` matches before a final newline; the patterns are compiled so that it does not.
+    path = write_config(agent_toml().replace('name = "a1"', 'name = "a1\\n"'))
+    err = _error(path)
+    assert (err.key, err.reason.startswith("not a slug")) == ("agent.name", True)
+
+
+def test_cross_field_rule_runs_only_on_valid_keys(write_config: WriteConfig, agent_toml: Callable[..., str]) -> None:
+    text = agent_toml(extra_broker='reconnect_min_s = 10.0\nreconnect_max_s = 5.0\ntls_ca = "ca.pem"')
+    path = write_config(text.replace("port = 1883", "port = 0"))
+    # The bad port is reported; the ordering and TLS rules wait until the table's keys are valid.
+    assert [str(p) for p in _error(path).problems] == [f"{path}: broker.port: expected int >= 1"]
+    path = write_config(text)
+    assert str(_error(path)) == f"{path}: broker: reconnect_min_s (10) must not exceed reconnect_max_s (5)"

@@ -55,3 +55,26 @@ def test_failed_start_is_a_fault_and_is_retried_after_the_delay() -> None:
     assert slot.poll(NOW, monotonic=30.0).status == "ok"
     assert driver.starts == 2
     assert slot.errors == 1
+
+
+class TooChattyDriver(LateDriver):
+    """Starts, then reports more details than a state may carry (msgspec checks none as it is built)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.can_start = True
+        self.keys = 65
+
+    def poll(self, now: datetime) -> DeviceState:
+        return self.state("ok", {f"k{i}": i for i in range(self.keys)})
+
+
+def test_a_state_that_does_not_fit_the_wire_is_a_fault_not_a_lost_message() -> None:
+    driver = TooChattyDriver()
+    slot = DeviceSlot(driver)
+    slot.start(monotonic=0.0)
+    state = slot.poll(NOW, monotonic=1.0)
+    assert (state.status, state.kind, state.id) == ("fault", "idcard", "reader-1")
+    assert state.details == {"error": "invalid state: Expected `object` of length <= 64 - at `$.details`"}
+    driver.keys = 64
+    assert slot.poll(NOW, monotonic=2.0).status == "ok"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import msgspec
+import pytest
+
 from agent.delivery import OutboxSink
 from agent.errors import NotConnected, PublishRefused
 from agent.outbox import MemoryOutbox, Thinned
 from agent.pump import Pump
 from protocol.codec import encode
+from protocol.errors import SchemaError
 from protocol.messages import Ack, Birth, Command, Event, Heartbeat
 from protocol.topics import AgentPath, topic_for
 
@@ -229,3 +233,17 @@ def test_resends_back_off_while_the_hub_confirms_nothing() -> None:
     pump.on_message(topic_for(PATH, "ack"), ack((0, 0)))
     pump.step()
     assert pump._resend_delay == 10  # progress resets the back-off
+
+
+def test_a_message_the_hub_would_refuse_is_neither_stored_nor_made_the_current_birth() -> None:
+    _pump, _link, sink, box, _ = make()
+    bad_birth = msgspec.structs.replace(birth(), seq=1, sw_version="")  # built in code, so not yet checked
+    with pytest.raises(SchemaError, match="field sw_version"):
+        sink.send(topic_for(PATH, "birth"), bad_birth)
+    with pytest.raises(SchemaError, match="field name"):
+        sink.send(topic_for(PATH, "event"), msgspec.structs.replace(event(1), name="Not A Name"))
+    assert [r.seq for _, r in box.pending()] == [0]
+    version, current = sink.current_birth()
+    assert version == 1
+    assert current is not None
+    assert current[1] == birth()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
@@ -18,6 +19,7 @@ from agent.drivers.sim.idcard import SimIdcard, SimIdcardConfig
 from agent.drivers.sim.jammer import SimJammer, SimJammerConfig
 from agent.errors import DriverError
 from protocol.messages import DeviceInfo, DeviceState
+from protocol.validation import Problem, convert, problem
 
 T0 = datetime.fromisoformat("2026-05-17T00:00:00+00:00")
 
@@ -37,7 +39,7 @@ def _run(driver: Driver[Any], times: list[float]) -> list[tuple[DeviceState, lis
 
 
 def _config(tag: str, **keys: Any) -> DeviceConfig:
-    return REGISTRY[tag].config.model_validate({"driver": tag, "id": f"{tag}-1", "room": "101", **keys})
+    return convert({"driver": tag, "id": f"{tag}-1", "room": "101", **keys}, REGISTRY[tag].config)
 
 
 # --- the contract every driver keeps -------------------------------------------------------------
@@ -188,11 +190,26 @@ def test_jammer_band_drops_out_during_a_fault() -> None:
     assert [(e.name, e.details) for e in e_good] == [("jammer.band_on", {"band": off[0]})]
 
 
+def _problem(tag: str, **keys: Any) -> Problem:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        _config(tag, **keys)
+    return problem(caught.value, "devices[0]")
+
+
 def test_jammer_band_names_are_checked() -> None:
-    with pytest.raises(ValueError, match="bands"):
+    assert _problem("sim-jammer", bands=["lte1800", "lte1800"]) == Problem(
+        "devices[0]", "bands must not repeat", "invalid"
+    )
+    assert _problem("sim-jammer", bands=["LTE1800"]).path == "devices[0].bands[0]"
+    assert _problem("sim-jammer", bands=[]).path == "devices[0].bands"
+    with pytest.raises(ValueError, match="bands must not repeat"):
         SimJammerConfig(id="j1", bands=["lte1800", "lte1800"])
 
 
 def test_fault_window_must_fit_its_period() -> None:
+    assert _problem("sim-camera", fault_every_s=5.0, fault_for_s=10.0) == Problem(
+        "devices[0]", "fault_for_s (10) must be shorter than fault_every_s (5)", "invalid"
+    )
+    assert _problem("sim-idcard", fault_every_s=0.0).path == "devices[0].fault_every_s"
     with pytest.raises(ValueError, match="fault_for_s"):
         SimCameraConfig(id="c", fault_every_s=5.0, fault_for_s=10.0)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.errors import DriverError
 from agent.outbox import Thinned
 from agent.sink import AgentMessage
-from agent.supervisor import Supervisor
+from agent.supervisor import Supervisor, software_version
 from protocol.messages import Birth, DeviceState, Event, Heartbeat, Snapshot, State
 
 
@@ -282,3 +283,27 @@ def test_an_event_naming_a_snapshot_is_followed_by_the_picture(config: AgentConf
     assert picture.seq == entry.seq + 1
     assert supervisor.counters.snapshots == 1
     assert supervisor.counters.snapshots_missing == 1
+
+
+def test_a_picture_that_cannot_travel_costs_no_seq(config: AgentConfig, clock: Any) -> None:
+    # One not a JPEG (refused as the Snapshot is built), one over the 60 KB bound (refused when checked).
+    not_jpeg = b"GIF89a generated test picture"
+    too_big = b"\xff\xd8" + bytes(61_000)
+    shas = [hashlib.sha256(picture).hexdigest() for picture in (not_jpeg, too_big)]
+    cam = CameraLike(dict(zip(shas, (not_jpeg, too_big), strict=True)))
+    sink = ListSink()
+    supervisor = Supervisor(config, sink, clock=clock, drivers=[cam])
+    supervisor.start_devices()
+    cam.pending = [DriverEvent("vault.entry", "info", clock.now(), {"snapshot": sha}) for sha in shas]
+    supervisor.step()
+    assert [m.type for m in sink.messages if m.type in ("event", "snapshot")] == ["event", "event"]
+    assert supervisor.counters.snapshots == 0
+    assert supervisor.counters.snapshots_missing == 2
+    seqs = [m.seq for m in sink.messages]  # no connection yet, so no birth: the events come first
+    assert seqs == list(range(1, len(seqs) + 1)), "a picture not sent takes no seq"
+
+
+def test_the_reported_version_is_the_installed_packages() -> None:
+    # The agent reads its version from agent.__version__ (no importlib.metadata at run time); pyproject takes
+    # the package's version from the same place, so the two cannot differ once installed.
+    assert software_version() == metadata.version("sitewatch")

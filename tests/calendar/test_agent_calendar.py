@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
-from pydantic import ValidationError
 
 from agent.calendar import IN_SESSION, REQUIRED_JAMMER, CalendarKeeper, CalendarRejected, annotate, check
 from hub.calendar import EXAM_TZ, Calendar, parse_calendar, required_state
@@ -18,6 +18,7 @@ from hub.calendar.push import CalendarPusher, KnownAgent
 from protocol.codec import decode_up, encode
 from protocol.messages import AgentCalendar, DeviceState, Heartbeat, PlannedSession
 from protocol.plan import calendar_from_wire, calendar_to_wire
+from protocol.validation import checked, convert
 
 CALENDAR = """version = 1
 jammer_on_before_minutes = 15
@@ -102,7 +103,7 @@ def test_a_site_outside_the_plan_gets_an_empty_slice_not_nothing(plan: Calendar)
     assert empty.sessions == []
     assert empty.custody == []
     assert empty.version == plan.version
-    assert AgentCalendar.model_validate_json(encode(empty)) == empty
+    assert msgspec.json.decode(encode(empty), type=AgentCalendar) == empty
 
 
 def test_sessions_already_over_are_left_out(plan: Calendar) -> None:
@@ -126,8 +127,13 @@ def test_the_wire_model_refuses_what_it_cannot_use(wire: AgentCalendar) -> None:
         {**doc, "sessions": doc["sessions"] * 400},
     ]
     for bad in bad_cases:
-        with pytest.raises(ValidationError):
-            AgentCalendar.model_validate(bad)
+        with pytest.raises(msgspec.ValidationError):
+            convert(bad, AgentCalendar)
+
+
+def test_a_plan_built_in_code_has_no_version_and_no_wire_form(plan: Calendar) -> None:
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.version"):
+        calendar_to_wire(replace(plan, version=""), SITE, GENERATED)
 
 
 def test_a_long_paper_name_is_clipped_not_refused(plan: Calendar) -> None:
@@ -143,10 +149,10 @@ def test_heartbeats_from_agents_without_calendars_still_decode() -> None:
     assert isinstance(old, Heartbeat)
     assert old.calendar_version is None
     for held in ("none", "0123456789abcdef"):
-        assert Heartbeat.model_validate({**base, "calendar_version": held}).calendar_version == held
-    for bad in ("", "None", "0123", "0123456789ABCDEF"):
-        with pytest.raises(ValidationError):
-            Heartbeat.model_validate({**base, "calendar_version": bad})
+        assert convert({**base, "calendar_version": held}, Heartbeat).calendar_version == held
+    for bad in ("", "None", "0123", "0123456789ABCDEF", "none\n", "0123456789abcdef\n"):
+        with pytest.raises(msgspec.ValidationError, match="calendar_version"):
+            convert({**base, "calendar_version": bad}, Heartbeat)
 
 
 # --- the agent's required state equals the hub's ---------------------------------------------------------
@@ -203,7 +209,7 @@ def test_the_keeper_checks_persists_and_reloads(tmp_path: Path, wire: AgentCalen
     keeper.load()
     assert keeper.version is None
     keeper.offer(b"{not json")
-    keeper.offer(encode(wire.model_copy(update={"site": "qingdao/s02"})))
+    keeper.offer(encode(msgspec.structs.replace(wire, site="qingdao/s02")))
     assert keeper.apply_pending() is False
     assert keeper.counters.rejected == 2
     assert keeper.version is None
@@ -220,7 +226,7 @@ def test_the_keeper_checks_persists_and_reloads(tmp_path: Path, wire: AgentCalen
     assert again.message == wire
     assert [p.name for p in tmp_path.iterdir()] == ["calendar.json"], "no temporary file left behind"
 
-    empty = wire.model_copy(update={"sessions": [], "custody": []})
+    empty = msgspec.structs.replace(wire, sessions=[], custody=[])
     keeper.offer(encode(empty))
     assert keeper.apply_pending() is True
     third = CalendarKeeper(SITE, path)
@@ -296,7 +302,7 @@ class Broker:
         if not self.up:
             return False
         self.sent.append(agent_id)
-        self.retained[agent_id] = AgentCalendar.model_validate_json(payload)
+        self.retained[agent_id] = msgspec.json.decode(payload, type=AgentCalendar)
         return True
 
 
@@ -344,9 +350,11 @@ def test_an_unreadable_stored_plan_keeps_the_one_before() -> None:
 
 def test_planned_session_bounds() -> None:
     start = datetime(2026, 5, 17, 9, tzinfo=UTC)
-    with pytest.raises(ValidationError):
-        PlannedSession(id="a", exam="x", paper="p", rooms=["r" * 65], checkin_start=start, start=start,
-                       end=start + timedelta(hours=1))  # fmt: skip
+    with pytest.raises(msgspec.ValidationError, match=r"rooms\[0\]"):
+        checked(PlannedSession(id="a", exam="x", paper="p", rooms=["r" * 65], checkin_start=start, start=start,
+                               end=start + timedelta(hours=1)))  # fmt: skip
+    with pytest.raises(ValueError, match="needs checkin_start <= start < end"):
+        PlannedSession(id="a", exam="x", paper="p", rooms=["*"], checkin_start=start, start=start, end=start)
     ok = PlannedSession(id="a", exam="x", paper="p", rooms=["*"], checkin_start=start, start=start,
                         end=start + timedelta(hours=1))  # fmt: skip
     assert ok.rooms == ["*"]

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import camera_tamper as tamper
+import msgspec
 import numpy as np
 import pytest
 from camera_footage import ONE_BY_ONE, Frame, truth
-from pydantic import ValidationError
 
 from agent.drivers.camera import baseline_store, report
 from agent.drivers.camera.analysis import image
@@ -27,6 +27,7 @@ from agent.drivers.camera.grabber import GrabberStatus
 from agent.drivers.camera.snapshot import SnapshotStore, encode
 from agent.drivers.camera.source import parse_source, redact
 from agent.drivers.camera.worker import WorkerEvent
+from protocol.validation import Problem, convert, problem
 
 # --- hysteresis -------------------------------------------------------------------------------------
 
@@ -249,17 +250,28 @@ def test_redact_hides_credentials_only() -> None:
     assert redact("rtsp://cam/x") == "rtsp://cam/x"
 
 
+def _camera_problem(**keys: object) -> Problem:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({"driver": "camera", "id": "cam1", **keys}, CameraConfig)
+    return problem(caught.value, "devices[0]")
+
+
 def test_camera_config_is_strict() -> None:
-    config = CameraConfig(id="cam1", source="synthetic", fps=2)
+    config = convert({"driver": "camera", "id": "cam1", "source": "synthetic", "fps": 2}, CameraConfig)
+    assert config.fps == 2.0
     assert config.analysis().hog_width == 320
-    with pytest.raises(ValidationError, match="fpx"):
-        CameraConfig.model_validate({"id": "cam1", "source": "synthetic", "fpx": 2})
-    with pytest.raises(ValidationError, match="rtsp:// only"):
+    assert _camera_problem(source="synthetic", fpx=2) == Problem("devices[0].fpx", "unknown key", "unknown")
+    assert _camera_problem(source="http://cam/x").reason == "unsupported URL scheme in 'http://cam/x' (rtsp:// only)"
+    assert _camera_problem(source="synthetic", reconnect_min_s=10, reconnect_max_s=5) == Problem(
+        "devices[0]", "reconnect_min_s (10) must not exceed reconnect_max_s (5)", "invalid"
+    )
+    assert _camera_problem(source="synthetic", frozen_after_s=1) == Problem(  # must be well over 2 s
+        "devices[0].frozen_after_s", "expected float >= 2.5", "invalid"
+    )
+    assert _camera_problem(source="synthetic", fps="2").path == "devices[0].fps"  # strict: no "2" for 2
+    # The cross-key checks hold for a config built in code too.
+    with pytest.raises(ValueError, match="rtsp:// only"):
         CameraConfig(id="cam1", source="http://cam/x")
-    with pytest.raises(ValidationError, match="reconnect_min_s"):
-        CameraConfig(id="cam1", source="synthetic", reconnect_min_s=10, reconnect_max_s=5)
-    with pytest.raises(ValidationError, match="frozen_after_s"):
-        CameraConfig(id="cam1", source="synthetic", frozen_after_s=1)  # must be well over 2 s
 
 
 # --- image measures -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 from hub_messages import AGENT, T0, birth, death, event, heartbeat, state
 
@@ -184,7 +185,7 @@ def test_quarantine_in_the_same_transaction(db: Connection):
 
 def test_refused_content_is_a_store_error_not_an_outage(db: Connection):
     # The wire contract stops this; the store must still refuse it cleanly if anything slips through.
-    too_big = heartbeat(B1, 1, ts=T0).model_copy(update={"seq": 2**70})
+    too_big = msgspec.structs.replace(heartbeat(B1, 1, ts=T0), seq=2**70)
     with pytest.raises(StoreError) as caught:
         apply(db, accepted(too_big))
     assert not isinstance(caught.value, StoreUnavailable)

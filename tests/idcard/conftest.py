@@ -13,6 +13,7 @@ from agent.drivers.idcard.driver import IdcardSam, IdcardSamConfig
 from agent.drivers.idcard.sim.cards import GeneratedCard, generated_test_cards
 from agent.drivers.idcard.sim.model import SamModel
 from agent.drivers.idcard.sim.pty import PtySamReader
+from protocol.validation import convert
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def make_driver() -> Iterator[Callable[..., Watch]]:
     made: list[IdcardSam] = []
 
     def make(**keys: Any) -> Watch:
-        config = IdcardSamConfig.model_validate({"id": "reader-101", "room": "101", **FAST, **keys})
+        config = convert({"id": "reader-101", "room": "101", **FAST, **keys}, IdcardSamConfig)
         driver = IdcardSam(config)
         made.append(driver)
         driver.start()

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 from idcard_helpers import FAST, SAM_ID
 
 from agent.config import AgentConfig, parse_config
@@ -56,7 +57,7 @@ class SwappableReader(Driver[SwappableConfig]):
         self.identity: str | None = None
 
     def info(self) -> DeviceInfo:
-        return super().info().model_copy(update={"identity": self.identity})
+        return msgspec.structs.replace(super().info(), identity=self.identity)
 
     def start(self) -> None:
         pass

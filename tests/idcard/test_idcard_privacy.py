@@ -10,8 +10,7 @@ import logging
 import pickle
 from pathlib import Path
 
-import pydantic
-import pydantic_core
+import msgspec
 import pytest
 
 from agent.drivers.idcard import text
@@ -61,12 +60,15 @@ def test_no_serialiser_accepts_a_record(record: CardRecord) -> None:
         copy.deepcopy(record)
     with pytest.raises(TypeError):
         dataclasses.asdict(record)  # type: ignore[call-overload]
-    with pytest.raises(pydantic_core.PydanticSerializationError):
-        pydantic_core.to_json(record)
-    with pytest.raises(pydantic.PydanticSchemaGenerationError):
-        pydantic.TypeAdapter(CardRecord)
+    # msgspec is what the agent encodes its messages with.
+    with pytest.raises(TypeError):
+        msgspec.json.encode(record)
+    with pytest.raises(TypeError):
+        msgspec.json.encode({"card": record})
+    with pytest.raises(TypeError):
+        msgspec.to_builtins(record)
     assert not hasattr(record, "__dict__")
-    assert not hasattr(record, "model_dump")
+    assert not hasattr(record, "__struct_fields__")
 
 
 def test_a_record_cannot_be_changed(record: CardRecord) -> None:

@@ -128,7 +128,7 @@ def test_the_config_file_selects_and_validates_the_driver(tmp_path: Path) -> Non
     )
     with pytest.raises(ConfigError, match=r"devices\[0\]: .*needs `port`"):
         _config({})
-    with pytest.raises(ConfigError, match=r"devices\[0\]\.usb_ids\[0\]: string should match pattern"):
+    with pytest.raises(ConfigError, match=r"devices\[0\]\.usb_ids\[0\]: expected str matching regex"):
         _config({"usb_ids": ["1A86-7523"]})
     with pytest.raises(ConfigError, match="key_file must be an absolute path"):
         _config({"port": "/dev/ttyUSB0", "key_file": "exam.key"})

@@ -84,3 +84,28 @@ def test_pushes_on_import_on_a_new_boot_and_after_a_failed_publish(caplog: pytes
     key_text = base64.b64encode(KEY).decode()
     assert all(key_text not in r.getMessage() for r in caplog.records)
     assert any("roster of exam gen-exam" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("roster", "reason"),
+    [
+        # Refused by the wire model's bound (msgspec, when checked) and by its own check (as it is built).
+        (CurrentRoster(1, "x" * 65, KEY, {}), "field exam: expected str of length <= 64"),
+        (CurrentRoster(1, "gen-exam", KEY[:16], {}), "key must be 32 bytes"),
+    ],
+)
+def test_a_slice_that_cannot_be_built_is_logged_without_its_key_and_not_retried(
+    roster: CurrentRoster, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    io = FakeIO()
+    io.roster = roster
+    sent: list[str] = []
+    pusher = RosterPusher(io, lambda agent_id, _payload: sent.append(agent_id) is None, clock=lambda: NOW)
+    pusher.tick()
+    pusher.tick()
+    assert sent == []
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2  # once per agent, not once per tick
+    assert all(reason in text and "cannot be built" in text for text in errors)
+    assert all(base64.b64encode(roster.key).decode() not in r.getMessage() for r in caplog.records)
+    assert all(r.exc_info is None for r in caplog.records)

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import msgspec
 import pytest
 
 from agent.drivers.jammer.httpjson import HttpJammer, HttpJammerConfig
 from agent.drivers.jammer.jsonmap import JsonMap, decode, resolve
 from agent.errors import DriverError
+from protocol.validation import Problem, convert, problem
 
 T0 = datetime(2026, 5, 17, 1, 0, tzinfo=UTC)
 
@@ -80,7 +82,7 @@ DOC = {"modules": [{"state": "ON"}, {"state": 1}], "nr": {"enabled": "RUN"}, "al
 
 
 def driver(platform: Platform, **keys: Any) -> HttpJammer:
-    return HttpJammer(HttpJammerConfig.model_validate({**CONFIG, "url": platform.url, **keys}))
+    return HttpJammer(convert({**CONFIG, "url": platform.url, **keys}, HttpJammerConfig))
 
 
 def test_a_platform_document_becomes_band_states(platform: Platform) -> None:
@@ -131,7 +133,7 @@ def test_json_pointer_and_on_values() -> None:
     doc = {"a/b": {"~x": [10, 20]}, "flag": True, "n": 1}
     assert resolve(doc, "/a~1b/~0x/1") == 20
     assert resolve(doc, "") == doc
-    mapping = JsonMap.model_validate(
+    mapping = convert(
         {
             "bands": [
                 {"name": "b1", "pointer": "/flag"},
@@ -139,6 +141,38 @@ def test_json_pointer_and_on_values() -> None:
                 {"name": "b3", "pointer": "/missing"},
                 {"name": "b4", "pointer": "/a~1b/~0x/5"},
             ]
-        }
+        },
+        JsonMap,
     )
     assert decode(mapping, doc).bands == {"b1": "on", "b2": "off", "b3": "unknown", "b4": "unknown"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (
+            {"faults": [{"name": "vswr", "pointer": "/a"}, {"name": "vswr", "pointer": "/b"}]},
+            Problem("devices[0]", "fault names must not repeat", "invalid"),
+        ),
+        (
+            {"bands": [{"name": "gsm900", "pointer": "modules/0"}]},
+            Problem("devices[0].bands[0].pointer", "expected str matching regex '^(/[^/]*)*$'", "invalid"),
+        ),
+        (
+            {"bands": [{"name": "gsm900", "pointer": "/on", "on": []}]},
+            Problem("devices[0].bands[0].on", "expected array of length >= 1", "invalid"),
+        ),
+        ({"interval_s": 0.1}, Problem("devices[0].interval_s", "expected float >= 0.2", "invalid")),
+    ],
+)
+def test_a_platform_map_is_checked_as_part_of_the_device(keys: dict[str, Any], expected: Problem) -> None:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({**CONFIG, "url": "http://10.20.0.9/status", **keys}, HttpJammerConfig)
+    assert problem(caught.value, "devices[0]") == expected
+
+
+def test_a_url_must_be_http_to_its_end() -> None:
+    for url in ("ftp://10.20.0.9/status", "http://10.20.0.9/status\n"):
+        with pytest.raises(msgspec.ValidationError) as caught:
+            convert({**CONFIG, "url": url}, HttpJammerConfig)
+        assert problem(caught.value, "devices[0]").path == "devices[0].url"

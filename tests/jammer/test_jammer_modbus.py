@@ -13,6 +13,7 @@ from agent.devices import DeviceSlot
 from agent.drivers.jammer.modbus import ContactJammerConfig, ModbusJammer, ModbusJammerConfig
 from agent.drivers.jammer.modbus_io import ModbusNoReply, ModbusRefused, ModbusUnreachable
 from agent.errors import DriverError
+from protocol.validation import convert
 from tests.jammer.conftest import LoopbackModbus
 
 T0 = datetime(2026, 5, 17, 1, 0, tzinfo=UTC)
@@ -39,8 +40,9 @@ def jammer(server: LoopbackModbus, **keys: Any) -> ModbusJammer:
         where = {"port": server.url, "baudrate": 115200}
     else:
         where = {"transport": "tcp", "host": "127.0.0.1", "tcp_port": server.port}
-    config = ModbusJammerConfig.model_validate(
-        {"id": "jam-101", "room": "101", "unit": server.unit, "timeout_s": 0.3, **where, **MAP, **keys}
+    config = convert(
+        {"id": "jam-101", "room": "101", "unit": server.unit, "timeout_s": 0.3, **where, **MAP, **keys},
+        ModbusJammerConfig,
     )
     return ModbusJammer(config)
 
@@ -238,7 +240,7 @@ def test_modbus_tcp_framing(modbus_server: Server) -> None:
 
 def test_dry_contacts_through_a_digital_input_module(modbus_server: Server) -> None:
     module = modbus_server(unit=2)
-    config = ContactJammerConfig.model_validate(
+    config = convert(
         {
             "driver": "contact-jammer",
             "id": "jam-102",
@@ -249,7 +251,8 @@ def test_dry_contacts_through_a_digital_input_module(modbus_server: Server) -> N
             "inputs": {"gsm900": 0, "lte1800": 1},
             "active_low": True,
             "fault_input": 7,
-        }
+        },
+        ContactJammerConfig,
     )
     driver = ModbusJammer(config)
     driver.start()

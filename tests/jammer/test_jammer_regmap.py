@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
-from pydantic import ValidationError
 
+from agent.drivers.jammer.modbus import ModbusJammerConfig
 from agent.drivers.jammer.regmap import MAX_REGISTERS, Block, Point, RegisterMap, decode, plan
+from protocol.validation import Problem, convert, problem
 
 
 def test_points_share_reads_per_table_within_gaps_and_limits() -> None:
@@ -35,18 +37,67 @@ def test_points_share_reads_per_table_within_gaps_and_limits() -> None:
     ],
 )
 def test_what_counts_as_active(point: dict[str, object], raw: int, active: bool) -> None:
-    assert Point.model_validate(point).active(raw) is active
+    assert convert(point, Point).active(raw) is active
 
 
 def test_unread_cells_are_unknown_not_off() -> None:
-    regmap = RegisterMap.model_validate(
-        {"bands": [{"name": "gsm900", "table": "coil", "address": 0}, {"name": "lte", "table": "coil", "address": 1}]}
+    regmap = convert(
+        {"bands": [{"name": "gsm900", "table": "coil", "address": 0}, {"name": "lte", "table": "coil", "address": 1}]},
+        RegisterMap,
     )
     assert decode(regmap, {("coil", 0): 1}).bands == {"gsm900": "on", "lte": "unknown"}
 
 
 def test_a_map_with_repeated_band_names_is_refused() -> None:
-    with pytest.raises(ValidationError, match="band names must not repeat"):
-        RegisterMap.model_validate(
-            {"bands": [{"name": "gsm", "table": "coil", "address": 0}, {"name": "gsm", "table": "coil", "address": 1}]}
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert(
+            {"bands": [{"name": "gsm", "table": "coil", "address": 0}, {"name": "gsm", "table": "coil", "address": 1}]},
+            RegisterMap,
         )
+    assert problem(caught.value, "map") == Problem("map", "band names must not repeat", "invalid")
+
+
+@pytest.mark.parametrize(
+    ("point", "path", "reason"),
+    [
+        ({"table": "coil", "address": 0, "bit": 1}, "", "bit and on_value apply to registers, not to a coil"),
+        ({"table": "holding", "address": 0, "bit": 1, "on_value": 1}, "", "give bit or on_value, not both"),
+        ({"table": "holding", "address": 0, "bit": 16}, ".bit", "expected int <= 15"),
+        ({"table": "holding", "address": 65536}, ".address", "expected int <= 65535"),
+    ],
+)
+def test_a_point_that_cannot_mean_anything_is_refused(point: dict[str, object], path: str, reason: str) -> None:
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({"bands": [{"name": "gsm", **point}]}, RegisterMap)
+    assert problem(caught.value, "map") == Problem(f"map.bands[0]{path}", reason, "invalid")
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (
+            {
+                "faults": [
+                    {"name": "vswr", "table": "coil", "address": 2},
+                    {"name": "vswr", "table": "coil", "address": 3},
+                ]
+            },
+            Problem("devices[0]", "fault names must not repeat", "invalid"),
+        ),
+        ({"host": "10.20.0.7"}, Problem("devices[0]", "transport 'rtu' needs port (and no host)", "invalid")),
+        ({"bands": []}, Problem("devices[0].bands", "expected array of length >= 1", "invalid")),
+        ({"max_temp": 70}, Problem("devices[0].max_temp", "unknown key", "unknown")),
+    ],
+)
+def test_a_modbus_jammer_checks_its_map_as_the_map_does(keys: dict[str, object], expected: Problem) -> None:
+    device = {
+        "driver": "modbus-jammer",
+        "id": "jam-101",
+        "port": "/dev/ttyUSB0",
+        "bands": [{"name": "gsm", "table": "coil", "address": 0}],
+    }
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({**device, **keys}, ModbusJammerConfig)
+    assert problem(caught.value, "devices[0]") == expected
+    config = convert(device, ModbusJammerConfig)
+    assert config.register_map() == RegisterMap(bands=config.bands)

@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from agent.drivers.probe.driver import CellProbeConfig
 from agent.drivers.serial_hotplug import CandidateRule, TtyDevice, TtyWatcher, candidates
+from protocol.validation import Problem, convert, problem
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -99,6 +101,14 @@ def test_probe_config_needs_a_way_to_find_the_modem() -> None:
         CellProbeConfig(id="p", port="socket://127.0.0.1:5000", usb_ids=["2c7c:0125"])
     assert CellProbeConfig(id="p", port="socket://127.0.0.1:5000").url == "socket://127.0.0.1:5000"
     assert CellProbeConfig(id="p", port="/dev/ttyUSB2").url is None
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({"driver": "at-probe", "id": "p", "usb_ids": ["2C7C:0125"]}, CellProbeConfig)
+    assert problem(caught.value, "devices[0]").path == "devices[0].usb_ids[0]"  # lower-case hex, as udev has it
+    with pytest.raises(msgspec.ValidationError) as caught:
+        convert({"driver": "at-probe", "id": "p", "port": "/dev/ttyUSB2", "rsrp_dead_dbm": -100}, CellProbeConfig)
+    assert problem(caught.value, "devices[0]") == Problem(
+        "devices[0]", "rsrp_dead_dbm must not be above rsrp_usable_dbm", "invalid"
+    )
 
 
 class _BrokenDevice:

@@ -17,6 +17,7 @@ from agent.drivers.probe.driver import CellProbe, CellProbeConfig
 from agent.errors import DriverError
 from agent.simulators.modem import ModemSimulator
 from protocol.messages import DeviceState
+from protocol.validation import convert
 
 WINDOW = 0.5
 SLACK = 1.5
@@ -31,7 +32,7 @@ def probe_on() -> Iterator[Callable[..., CellProbe]]:
     made: list[CellProbe] = []
 
     def make(modem: ModemSimulator, **keys: Any) -> CellProbe:
-        config = CellProbeConfig.model_validate(
+        config = convert(
             {
                 "id": "probe-101",
                 "room": "101",
@@ -40,7 +41,8 @@ def probe_on() -> Iterator[Callable[..., CellProbe]]:
                 "reply_timeout_s": 0.1,
                 "window_s": WINDOW,
                 **keys,
-            }
+            },
+            CellProbeConfig,
         )
         probe = CellProbe(config)
         probe.start()

@@ -6,6 +6,8 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+import msgspec
+
 from hub.ingest.decode import decode
 from hub.ingest.inbound import Inbound
 from hub.rules.security import KIND, identity_alert
@@ -23,7 +25,7 @@ def _quarantined(topic: str, payload: bytes) -> Rejected:
 
 
 def _heartbeat(agent: str) -> bytes:
-    return encode(examples()["heartbeat"].model_copy(update={"agent": agent}))
+    return encode(msgspec.structs.replace(examples()["heartbeat"], agent=agent))
 
 
 def test_a_payload_naming_another_site_is_a_critical_alert_about_the_sender() -> None:

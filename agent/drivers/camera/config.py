@@ -17,36 +17,36 @@ Example (every key but ``id`` and ``source`` has the default shown or is optiona
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from msgspec import Meta
 
 from agent.drivers.base import DeviceConfig
 from agent.drivers.camera.analysis.settings import AnalysisSettings
 from agent.drivers.camera.source import SourceSpec, parse_source
 
-Seconds = Annotated[float, Field(gt=0, le=3600)]
-Share = Annotated[float, Field(gt=0, lt=1)]
+Seconds = Annotated[float, Meta(gt=0, le=3600)]
+Share = Annotated[float, Meta(gt=0, lt=1)]
 
 
-class CameraConfig(DeviceConfig):
+class CameraConfig(DeviceConfig, frozen=True, kw_only=True):
     driver: Literal["camera"] = "camera"
-    source: Annotated[str, Field(min_length=1, max_length=1024)]
+    source: Annotated[str, Meta(min_length=1, max_length=1024)]
     # Frames analysed per second; the grab thread still drains every frame the camera sends.
-    fps: Annotated[float, Field(ge=0.2, le=10)] = 2.0
+    fps: Annotated[float, Meta(ge=0.2, le=10)] = 2.0
     # File sources: start again at the end instead of going silent (replays, the demo).
     loop: bool = False
     # The analysis frame fits in this box (≤ 320×240: motion and tamper checks are cheap there).
-    analysis_width: Annotated[int, Field(ge=80, le=320)] = 320
-    analysis_height: Annotated[int, Field(ge=60, le=240)] = 240
+    analysis_width: Annotated[int, Meta(ge=80, le=320)] = 320
+    analysis_height: Annotated[int, Meta(ge=60, le=240)] = 240
 
-    open_timeout_s: Annotated[float, Field(ge=0.5, le=60)] = 5.0
-    read_timeout_s: Annotated[float, Field(ge=0.5, le=60)] = 3.0
-    reconnect_min_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
-    reconnect_max_s: Annotated[float, Field(ge=0.1, le=600)] = 30.0
+    open_timeout_s: Annotated[float, Meta(ge=0.5, le=60)] = 5.0
+    read_timeout_s: Annotated[float, Meta(ge=0.5, le=60)] = 3.0
+    reconnect_min_s: Annotated[float, Meta(ge=0.1, le=60)] = 1.0
+    reconnect_max_s: Annotated[float, Meta(ge=0.1, le=600)] = 30.0
 
     signal_lost_after_s: Seconds = 5.0
-    frozen_after_s: Annotated[float, Field(ge=2.5, le=3600)] = 5.0
+    frozen_after_s: Annotated[float, Meta(ge=2.5, le=3600)] = 5.0
     covered_after_s: Seconds = 3.0
     defocused_after_s: Seconds = 5.0
     moved_after_s: Seconds = 6.0
@@ -54,46 +54,40 @@ class CameraConfig(DeviceConfig):
 
     covered_fraction: Share = 0.3
     defocus_ratio: Share = 0.5
-    moved_px: Annotated[float, Field(gt=0, le=100)] = 4.0
-    moved_deg: Annotated[float, Field(gt=0, le=45)] = 1.0
+    moved_px: Annotated[float, Meta(gt=0, le=100)] = 4.0
+    moved_deg: Annotated[float, Meta(gt=0, le=45)] = 1.0
     scene_match_min: Share = 0.1
-    moved_check_s: Annotated[float, Field(ge=0.5, le=600)] = 2.0
+    moved_check_s: Annotated[float, Meta(ge=0.5, le=600)] = 2.0
 
     motion_fraction: Share = 0.005
-    hog_width: Annotated[int, Field(ge=64, le=1920)] = 320
-    hog_border: Annotated[float, Field(ge=0, le=1)] = 0.25
-    hog_min_score: Annotated[float, Field(ge=0, le=5)] = 0.5
-    person_min_height: Annotated[float, Field(ge=0, le=1)] = 0.0
+    hog_width: Annotated[int, Meta(ge=64, le=1920)] = 320
+    hog_border: Annotated[float, Meta(ge=0, le=1)] = 0.25
+    hog_min_score: Annotated[float, Meta(ge=0, le=5)] = 0.5
+    person_min_height: Annotated[float, Meta(ge=0, le=1)] = 0.0
     faces: bool = False
-    face_width: Annotated[int, Field(ge=64, le=1920)] = 480
-    face_min_neighbors: Annotated[int, Field(ge=1, le=20)] = 5
+    face_width: Annotated[int, Meta(ge=64, le=1920)] = 480
+    face_min_neighbors: Annotated[int, Meta(ge=1, le=20)] = 5
     face_max_size: Share = 0.2
-    people_recheck_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
-    people_settled_recheck_s: Annotated[float, Field(ge=0.1, le=600)] = 6.0
-    people_still_recheck_s: Annotated[float, Field(ge=0.1, le=600)] = 10.0
-    people_settle_s: Annotated[float, Field(ge=0, le=600)] = 1.0
-    people_enter_votes: Annotated[int, Field(ge=1, le=3)] = 2
-    people_exit_after_s: Annotated[float, Field(ge=0, le=600)] = 2.0
-    people_still_exit_after_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    people_recheck_s: Annotated[float, Meta(ge=0.1, le=60)] = 1.0
+    people_settled_recheck_s: Annotated[float, Meta(ge=0.1, le=600)] = 6.0
+    people_still_recheck_s: Annotated[float, Meta(ge=0.1, le=600)] = 10.0
+    people_settle_s: Annotated[float, Meta(ge=0, le=600)] = 1.0
+    people_enter_votes: Annotated[int, Meta(ge=1, le=3)] = 2
+    people_exit_after_s: Annotated[float, Meta(ge=0, le=600)] = 2.0
+    people_still_exit_after_s: Annotated[float, Meta(ge=1, le=3600)] = 30.0
 
-    snapshot_width: Annotated[int, Field(ge=64, le=1920)] = 640
-    snapshot_max_bytes: Annotated[int, Field(ge=4_000, le=60_000)] = 60_000
+    snapshot_width: Annotated[int, Meta(ge=64, le=1920)] = 640
+    snapshot_max_bytes: Annotated[int, Meta(ge=4_000, le=60_000)] = 60_000
     # The commissioning files (reference view, baseline); relative to the config file's folder.
-    baseline_dir: Annotated[str, Field(min_length=1, max_length=1024)] = "camera-baselines"
+    baseline_dir: Annotated[str, Meta(min_length=1, max_length=1024)] = "camera-baselines"
 
-    @field_validator("source")
-    @classmethod
-    def _source_parses(cls, value: str) -> str:
-        parse_source(value)
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
+    def __post_init__(self) -> None:
+        # parse_source's ValueError is the reason the operator reads, at this device's path.
+        parse_source(self.source)
         if self.reconnect_min_s > self.reconnect_max_s:
             raise ValueError(
                 f"reconnect_min_s ({self.reconnect_min_s:g}) must not exceed reconnect_max_s ({self.reconnect_max_s:g})"
             )
-        return self
 
     @property
     def source_spec(self) -> SourceSpec:

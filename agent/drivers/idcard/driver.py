@@ -35,9 +35,10 @@ import os
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, model_validator
+import msgspec
+from msgspec import Meta
 
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.drivers.idcard.checkin import card_day
@@ -49,10 +50,11 @@ from agent.drivers.idcard.supervisor import CheckinPolicy, ReaderSnapshot, Reade
 from agent.drivers.serial_hotplug import CandidateRule
 from agent.roster import PushedRoster
 from protocol.messages import DeviceInfo, DeviceState, DeviceStatus, Scalar
+from protocol.validation import full
 
 log = logging.getLogger("sitewatch.agent.idcard")
 
-UsbId = Annotated[str, Field(pattern=r"^[0-9a-f]{4}:[0-9a-f]{4}$")]
+UsbId = Annotated[str, full(r"^[0-9a-f]{4}:[0-9a-f]{4}$")]
 Baudrate = Literal[9600, 19200, 38400, 57600, 115200, 230400, 460800]
 STATUS: Final[dict[str, DeviceStatus]] = {
     "absent": "offline",
@@ -64,25 +66,24 @@ Source = Literal["file", "pushed"]
 ROUTINE_REFRESH_S: Final = 60.0
 
 
-class IdcardSamConfig(DeviceConfig):
+class IdcardSamConfig(DeviceConfig, frozen=True, kw_only=True):
     driver: Literal["idcard-sam"] = "idcard-sam"
-    port: Annotated[str | None, Field(min_length=1, max_length=1024)] = None
-    usb_ids: Annotated[list[UsbId], Field(default_factory=list, max_length=32)]
-    sam_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    port: Annotated[str, Meta(min_length=1, max_length=1024)] | None = None
+    usb_ids: Annotated[list[UsbId], Meta(max_length=32)] = msgspec.field(default_factory=list)
+    sam_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
     baudrate: Baudrate = 115200
     hotplug: bool = True
-    timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.5
-    read_timeout_s: Annotated[float, Field(gt=0, le=30)] = 2.0
-    find_interval_s: Annotated[float, Field(ge=0.01, le=5)] = 0.25
-    status_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 10.0
-    retry_s: Annotated[float, Field(ge=0.05, le=300)] = 2.0
-    max_failures: Annotated[int, Field(ge=1, le=20)] = 3
-    same_card_quiet_s: Annotated[float, Field(ge=0, le=600)] = 5.0
-    key_file: Annotated[str | None, Field(min_length=1)] = None
-    roster_file: Annotated[str | None, Field(min_length=1)] = None
+    timeout_s: Annotated[float, Meta(gt=0, le=10)] = 0.5
+    read_timeout_s: Annotated[float, Meta(gt=0, le=30)] = 2.0
+    find_interval_s: Annotated[float, Meta(ge=0.01, le=5)] = 0.25
+    status_interval_s: Annotated[float, Meta(ge=0.1, le=3600)] = 10.0
+    retry_s: Annotated[float, Meta(ge=0.05, le=300)] = 2.0
+    max_failures: Annotated[int, Meta(ge=1, le=20)] = 3
+    same_card_quiet_s: Annotated[float, Meta(ge=0, le=600)] = 5.0
+    key_file: Annotated[str, Meta(min_length=1)] | None = None
+    roster_file: Annotated[str, Meta(min_length=1)] | None = None
 
-    @model_validator(mode="after")
-    def _check(self) -> Self:
+    def __post_init__(self) -> None:
         if self.port is None and not self.usb_ids:
             raise ValueError("an ID-card reader needs `port` (a path or glob) or `usb_ids` to find its port")
         for key in ("key_file", "roster_file"):
@@ -91,7 +92,6 @@ class IdcardSamConfig(DeviceConfig):
                 raise ValueError(f"{key} must be an absolute path")
         if self.roster_file is not None and self.key_file is None:
             raise ValueError("roster_file needs key_file: a roster is a list of keyed HMACs")
-        return self
 
     def timing(self) -> Timing:
         return Timing(
@@ -125,7 +125,7 @@ class IdcardSam(Driver[IdcardSamConfig]):
 
     def info(self) -> DeviceInfo:
         # The SAM id is the reader's identity: the agent sends a fresh birth when it is learned or changes.
-        return super().info().model_copy(update={"identity": self._sam_id})
+        return msgspec.structs.replace(super().info(), identity=self._sam_id)
 
     def start(self) -> None:
         if self._supervisor is not None:

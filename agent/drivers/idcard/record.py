@@ -1,7 +1,7 @@
 """The decoded contents of one card: personal data that must never leave the reader's thread.
 
-:class:`CardRecord` is deliberately awkward to leak: it is not a dataclass or a pydantic model (no
-``asdict``, ``model_dump`` or ``vars``), its ``repr``/``str`` show only the masked number, it refuses to be
+:class:`CardRecord` is deliberately awkward to leak: it is not a dataclass or a msgspec struct (no
+``asdict``, ``to_builtins`` or ``vars``), its ``repr``/``str`` show only the masked number, it refuses to be
 pickled or copied, and JSON encoders reject it as an unknown type.  Code that needs a fact from it asks
 for that fact (:mod:`agent.drivers.idcard.checkin`); nothing hands the record itself onwards.
 """

@@ -12,12 +12,14 @@ import urllib.error
 import urllib.request
 from typing import Annotated, Final, Literal
 
-from pydantic import Field
+import msgspec
+from msgspec import Meta
 
-from agent.drivers.jammer.jsonmap import JsonMap, JsonValue, decode
+from agent.drivers.jammer.jsonmap import JsonBands, JsonFaults, JsonMap, JsonTemperature, JsonValue, decode
 from agent.drivers.jammer.polled import PolledJammer, PolledJammerConfig
-from agent.drivers.jammer.reading import JammerReading
+from agent.drivers.jammer.reading import JammerReading, check_names_unique
 from agent.errors import DriverError
+from protocol.validation import full
 
 MAX_BODY: Final = 1 << 20
 
@@ -26,12 +28,20 @@ class HttpJammerError(DriverError):
     """The vendor platform could not be read."""
 
 
-class HttpJammerConfig(PolledJammerConfig, JsonMap):
+class HttpJammerConfig(PolledJammerConfig, frozen=True, kw_only=True):
     driver: Literal["http-jammer"] = "http-jammer"
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$", max_length=2048)]
-    interval_s: Annotated[float, Field(ge=0.2, le=3600)] = 5.0
+    url: Annotated[str, full(r"^https?://[^\s]+$"), Meta(max_length=2048)]
+    interval_s: Annotated[float, Meta(ge=0.2, le=3600)] = 5.0
     # Bounds how long one poll can hold up the agent's loop.
-    timeout_s: Annotated[float, Field(ge=0.1, le=10)] = 1.0
+    timeout_s: Annotated[float, Meta(ge=0.1, le=10)] = 1.0
+    # The JSON map's keys, at the top level of the device's table (see JsonMap).
+    bands: JsonBands
+    faults: JsonFaults = msgspec.field(default_factory=list)
+    temperature: JsonTemperature | None = None
+    max_temp_c: float | None = None
+
+    def __post_init__(self) -> None:
+        check_names_unique([b.name for b in self.bands], [f.name for f in self.faults])
 
 
 class HttpJammer(PolledJammer[HttpJammerConfig]):

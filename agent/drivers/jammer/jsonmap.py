@@ -6,27 +6,30 @@ No I/O: :func:`decode` takes the parsed document and the configured points.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Final, Self
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import msgspec
 
-from agent.drivers.jammer.reading import BandName, BandState, FaultName, JammerReading
+from agent.drivers.jammer.reading import BandName, BandState, FaultName, JammerReading, check_names_unique
+from protocol.validation import full
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-Pointer = Annotated[str, Field(pattern=r"^(/[^/]*)*$", max_length=256)]
+Pointer = Annotated[str, full(r"^(/[^/]*)*$"), msgspec.Meta(max_length=256)]
 # Without a configured "on" list: JSON true, the number 1, or one of these words (any case).
 TRUE_WORDS: Final = frozenset({"on", "true", "1", "yes", "enabled", "active", "running"})
 _MISSING: Final = object()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A table inside a device's config: unknown keys refused, as in :class:`~agent.drivers.base.DeviceConfig`.
+
+    Subclasses repeat ``frozen=True, kw_only=True``: msgspec inherits them, but mypy's dataclass view does not."""
 
 
-class JsonPoint(_Strict):
+class JsonPoint(_Strict, frozen=True, kw_only=True):
     pointer: Pointer
     # The values that mean on / active; a bool only matches a bool (JSON true is not the number 1).
-    on: Annotated[list[str | int | bool], Field(min_length=1, max_length=16)] | None = None
+    on: Annotated[list[str | int | bool], msgspec.Meta(min_length=1, max_length=16)] | None = None
 
     def active(self, value: object) -> bool:
         if self.on is not None:
@@ -38,31 +41,33 @@ class JsonPoint(_Strict):
         return isinstance(value, str) and value.strip().lower() in TRUE_WORDS
 
 
-class JsonBand(JsonPoint):
+class JsonBand(JsonPoint, frozen=True, kw_only=True):
     name: BandName
 
 
-class JsonFault(JsonPoint):
+class JsonFault(JsonPoint, frozen=True, kw_only=True):
     name: FaultName
 
 
-class JsonTemperature(_Strict):
+class JsonTemperature(_Strict, frozen=True, kw_only=True):
     pointer: Pointer
     scale: float = 1.0
 
 
-class JsonMap(_Strict):
-    bands: Annotated[list[JsonBand], Field(min_length=1, max_length=16)]
-    faults: Annotated[list[JsonFault], Field(max_length=32)] = []
+# The map's keys as types, so a driver config that carries them at its top level (``http-jammer``:
+# msgspec structs cannot inherit from two structs with fields) declares them exactly as the map does.
+JsonBands = Annotated[list[JsonBand], msgspec.Meta(min_length=1, max_length=16)]
+JsonFaults = Annotated[list[JsonFault], msgspec.Meta(max_length=32)]
+
+
+class JsonMap(_Strict, frozen=True, kw_only=True):
+    bands: JsonBands
+    faults: JsonFaults = msgspec.field(default_factory=list)
     temperature: JsonTemperature | None = None
     max_temp_c: float | None = None
 
-    @model_validator(mode="after")
-    def _json_names_unique(self) -> Self:
-        for kind, names in (("band", [b.name for b in self.bands]), ("fault", [f.name for f in self.faults])):
-            if len(set(names)) != len(names):
-                raise ValueError(f"{kind} names must not repeat")
-        return self
+    def __post_init__(self) -> None:
+        check_names_unique([b.name for b in self.bands], [f.name for f in self.faults])
 
 
 def resolve(document: JsonValue, pointer: str) -> object:

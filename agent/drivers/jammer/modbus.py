@@ -8,38 +8,48 @@ one ``timeout_s`` per poll, not one per register.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import msgspec
+from msgspec import Meta
 
 from agent.drivers.jammer.modbus_io import ModbusLink, ModbusTarget
 from agent.drivers.jammer.polled import PolledJammer, PolledJammerConfig
-from agent.drivers.jammer.reading import BandName, JammerReading
-from agent.drivers.jammer.regmap import Address, BandPoint, FaultPoint, RegisterMap, decode, plan, spread
+from agent.drivers.jammer.reading import BandName, JammerReading, check_names_unique
+from agent.drivers.jammer.regmap import (
+    Address,
+    BandPoint,
+    Bands,
+    FaultPoint,
+    Faults,
+    RegisterMap,
+    TemperaturePoint,
+    decode,
+    plan,
+    spread,
+)
 from agent.errors import DriverError
 
 
-class ModbusConnection(PolledJammerConfig):
+class ModbusConnection(PolledJammerConfig, frozen=True, kw_only=True):
     transport: Literal["rtu", "tcp"] = "rtu"
     # rtu: the serial device (/dev/ttyUSB0, /dev/serial/by-id/…) or a pyserial URL (socket://host:port).
-    port: Annotated[str | None, Field(min_length=1, max_length=256)] = None
-    baudrate: Annotated[int, Field(ge=1200, le=921600)] = 9600
+    port: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
+    baudrate: Annotated[int, Meta(ge=1200, le=921600)] = 9600
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
     # tcp: the device or gateway.
-    host: Annotated[str | None, Field(min_length=1, max_length=253)] = None
-    tcp_port: Annotated[int, Field(ge=1, le=65535)] = 502
+    host: Annotated[str, Meta(min_length=1, max_length=253)] | None = None
+    tcp_port: Annotated[int, Meta(ge=1, le=65535)] = 502
     # The Modbus device id (slave address, unit id) on the bus.
-    unit: Annotated[int, Field(ge=0, le=247)] = 1
-    timeout_s: Annotated[float, Field(ge=0.05, le=10)] = 0.5
+    unit: Annotated[int, Meta(ge=0, le=247)] = 1
+    timeout_s: Annotated[float, Meta(ge=0.05, le=10)] = 0.5
 
-    @model_validator(mode="after")
-    def _transport_keys(self) -> Self:
+    def __post_init__(self) -> None:
         if self.transport == "rtu" and (self.port is None or self.host is not None):
             raise ValueError("transport 'rtu' needs port (and no host)")
         if self.transport == "tcp" and (self.host is None or self.port is not None):
             raise ValueError("transport 'tcp' needs host (and no port)")
-        return self
 
     def target(self) -> ModbusTarget:
         where = self.host if self.transport == "tcp" else self.port
@@ -59,8 +69,17 @@ class ModbusConnection(PolledJammerConfig):
         raise NotImplementedError
 
 
-class ModbusJammerConfig(ModbusConnection, RegisterMap):
+class ModbusJammerConfig(ModbusConnection, frozen=True, kw_only=True):
     driver: Literal["modbus-jammer"] = "modbus-jammer"
+    # The register map's keys, at the top level of the device's table (see RegisterMap).
+    bands: Bands
+    faults: Faults = msgspec.field(default_factory=list)
+    temperature: TemperaturePoint | None = None
+    max_temp_c: float | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_names_unique([b.name for b in self.bands], [f.name for f in self.faults])
 
     def register_map(self) -> RegisterMap:
         return RegisterMap(
@@ -68,10 +87,10 @@ class ModbusJammerConfig(ModbusConnection, RegisterMap):
         )
 
 
-class ContactJammerConfig(ModbusConnection):
+class ContactJammerConfig(ModbusConnection, frozen=True, kw_only=True):
     driver: Literal["contact-jammer"] = "contact-jammer"
     # Band → the input its contact is wired to (0-based, as on the module's Modbus map).
-    inputs: Annotated[dict[BandName, Address], Field(min_length=1, max_length=16)]
+    inputs: Annotated[dict[BandName, Address], Meta(min_length=1, max_length=16)]
     table: Literal["discrete", "coil"] = "discrete"
     # Normally-closed contacts: an open contact means the band is on.
     active_low: bool = False

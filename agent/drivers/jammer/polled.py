@@ -11,7 +11,7 @@ from abc import abstractmethod
 from datetime import datetime
 from typing import Annotated, TypeVar
 
-from pydantic import Field
+from msgspec import Meta
 
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.drivers.jammer.reading import JammerReading, changes
@@ -19,8 +19,8 @@ from agent.errors import DriverError
 from protocol.messages import DeviceState
 
 
-class PolledJammerConfig(DeviceConfig):
-    interval_s: Annotated[float, Field(ge=0.2, le=3600)] = 1.0
+class PolledJammerConfig(DeviceConfig, frozen=True, kw_only=True):
+    interval_s: Annotated[float, Meta(ge=0.2, le=3600)] = 1.0
 
 
 P = TypeVar("P", bound=PolledJammerConfig)

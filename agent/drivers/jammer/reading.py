@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
-
 from agent.drivers.base import DriverEvent
 from protocol.messages import DeviceStatus, Scalar
+from protocol.validation import full
 
 BandState = Literal["on", "off", "unknown"]
-BandName = Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$")]
-FaultName = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
+BandName = Annotated[str, full(r"^[a-z0-9]{1,16}$")]
+FaultName = Annotated[str, full(r"^[a-z0-9_]{1,32}$")]
+
+
+def check_names_unique(bands: Sequence[str], faults: Sequence[str]) -> None:
+    """A configured map's check: raise ValueError if a band or a fault name repeats."""
+    for kind, names in (("band", bands), ("fault", faults)):
+        if len(set(names)) != len(names):
+            raise ValueError(f"{kind} names must not repeat")
 
 
 @dataclass(frozen=True, slots=True)

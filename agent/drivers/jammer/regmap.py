@@ -10,41 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import msgspec
 
-from agent.drivers.jammer.reading import BandName, BandState, FaultName, JammerReading
+from agent.drivers.jammer.reading import BandName, BandState, FaultName, JammerReading, check_names_unique
 
 Table = Literal["coil", "discrete", "holding", "input"]
 BIT_TABLES: Final = frozenset({"coil", "discrete"})
 # Protocol limits per request (Modbus application protocol v1.1b3, functions 1–4).
 MAX_BITS: Final = 2000
 MAX_REGISTERS: Final = 125
-Address = Annotated[int, Field(ge=0, le=65535)]
+Address = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A table inside a device's config: unknown keys refused, as in :class:`~agent.drivers.base.DeviceConfig`.
+
+    Subclasses repeat ``frozen=True, kw_only=True``: msgspec inherits them, but mypy's dataclass view does not."""
 
 
-class Point(_Strict):
+class Point(_Strict, frozen=True, kw_only=True):
     table: Table
     address: Address
     # Registers only: the flag is this bit of the register (0 = least significant) ...
-    bit: Annotated[int | None, Field(ge=0, le=15)] = None
+    bit: Annotated[int, msgspec.Meta(ge=0, le=15)] | None = None
     # ... or the register holding exactly this value means on / active (default: any nonzero value).
-    on_value: Annotated[int | None, Field(ge=0, le=65535)] = None
+    on_value: Annotated[int, msgspec.Meta(ge=0, le=65535)] | None = None
     # Active-low: a closed contact or a set bit means off / not active.
     invert: bool = False
 
-    @model_validator(mode="after")
-    def _register_only_keys(self) -> Self:
+    def __post_init__(self) -> None:
         if self.table in BIT_TABLES and (self.bit is not None or self.on_value is not None):
             raise ValueError(f"bit and on_value apply to registers, not to a {self.table}")
         if self.bit is not None and self.on_value is not None:
             raise ValueError("give bit or on_value, not both")
-        return self
 
     def active(self, raw: int) -> bool:
         if self.bit is not None:
@@ -56,15 +56,15 @@ class Point(_Strict):
         return value != self.invert
 
 
-class BandPoint(Point):
+class BandPoint(Point, frozen=True, kw_only=True):
     name: BandName
 
 
-class FaultPoint(Point):
+class FaultPoint(Point, frozen=True, kw_only=True):
     name: FaultName
 
 
-class TemperaturePoint(_Strict):
+class TemperaturePoint(_Strict, frozen=True, kw_only=True):
     table: Literal["holding", "input"] = "input"
     address: Address
     scale: float = 1.0
@@ -72,19 +72,21 @@ class TemperaturePoint(_Strict):
     signed: bool = True
 
 
-class RegisterMap(_Strict):
-    bands: Annotated[list[BandPoint], Field(min_length=1, max_length=16)]
-    faults: Annotated[list[FaultPoint], Field(max_length=32)] = []
+# The map's keys as types, so a driver config that carries them at its top level (``modbus-jammer``:
+# msgspec structs cannot inherit from two structs with fields) declares them exactly as the map does.
+Bands = Annotated[list[BandPoint], msgspec.Meta(min_length=1, max_length=16)]
+Faults = Annotated[list[FaultPoint], msgspec.Meta(max_length=32)]
+
+
+class RegisterMap(_Strict, frozen=True, kw_only=True):
+    bands: Bands
+    faults: Faults = msgspec.field(default_factory=list)
     temperature: TemperaturePoint | None = None
     # Above this the module is reported with an "overtemp" fault even if no fault bit is set.
     max_temp_c: float | None = None
 
-    @model_validator(mode="after")
-    def _names_unique(self) -> Self:
-        for kind, names in (("band", [b.name for b in self.bands]), ("fault", [f.name for f in self.faults])):
-            if len(set(names)) != len(names):
-                raise ValueError(f"{kind} names must not repeat")
-        return self
+    def __post_init__(self) -> None:
+        check_names_unique([b.name for b in self.bands], [f.name for f in self.faults])
 
     def cells(self) -> list[tuple[Table, int]]:
         cells: list[tuple[Table, int]] = [(p.table, p.address) for p in (*self.bands, *self.faults)]

@@ -21,9 +21,10 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Final, Literal, Self
+from typing import Annotated, Final, Literal
 
-from pydantic import Field, model_validator
+import msgspec
+from msgspec import Meta
 
 from agent.drivers.base import DeviceConfig, Driver, DriverEvent
 from agent.drivers.probe.at import ATSession, Observation, Reply, Unsolicited, decode
@@ -32,6 +33,7 @@ from agent.drivers.probe.serial_io import ProbePort, ProbePortError
 from agent.drivers.serial_hotplug import CandidateRule, TtyFinder
 from agent.errors import DriverError
 from protocol.messages import DeviceState, DeviceStatus, Scalar
+from protocol.validation import full
 
 log = logging.getLogger("sitewatch.agent.probe")
 
@@ -45,39 +47,37 @@ _STATUS: Final[dict[str, DeviceStatus]] = {
 }
 
 
-UsbId = Annotated[str, Field(pattern=r"^[0-9a-f]{4}:[0-9a-f]{4}$")]
+UsbId = Annotated[str, full(r"^[0-9a-f]{4}:[0-9a-f]{4}$")]
 ABSENT: Final = "modem absent"
 
 
-class CellProbeConfig(DeviceConfig):
+class CellProbeConfig(DeviceConfig, frozen=True, kw_only=True):
     driver: Literal["at-probe"] = "at-probe"
     # The modem's AT port: /dev/ttyUSB2, a glob such as /dev/serial/by-id/usb-Quectel_*-if02*, or a pyserial URL.
-    port: Annotated[str | None, Field(min_length=1, max_length=256)] = None
+    port: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
     # USB vendor:product ids that make a tty a candidate (e.g. "2c7c:0125", a Quectel EC25).
-    usb_ids: Annotated[list[UsbId], Field(default_factory=list, max_length=32)]
+    usb_ids: Annotated[list[UsbId], Meta(max_length=32)] = msgspec.field(default_factory=list)
     hotplug: bool = True
-    find_interval_s: Annotated[float, Field(ge=0.01, le=60)] = 1.0
-    baudrate: Annotated[int, Field(ge=1200, le=4_000_000)] = 115200
-    interval_s: Annotated[float, Field(ge=0.02, le=300)] = 5.0
-    reply_timeout_s: Annotated[float, Field(ge=0.02, le=30)] = 2.0
-    window_s: Annotated[float, Field(ge=0.1, le=3600)] = 60.0
-    service_share: Annotated[float, Field(gt=0, le=1)] = 0.5
-    rsrp_usable_dbm: Annotated[float, Field(ge=-160, le=-40)] = -115.0
-    rsrq_usable_db: Annotated[float, Field(ge=-45, le=0)] = -15.0
-    rsrp_dead_dbm: Annotated[float, Field(ge=-160, le=-40)] = -125.0
+    find_interval_s: Annotated[float, Meta(ge=0.01, le=60)] = 1.0
+    baudrate: Annotated[int, Meta(ge=1200, le=4_000_000)] = 115200
+    interval_s: Annotated[float, Meta(ge=0.02, le=300)] = 5.0
+    reply_timeout_s: Annotated[float, Meta(ge=0.02, le=30)] = 2.0
+    window_s: Annotated[float, Meta(ge=0.1, le=3600)] = 60.0
+    service_share: Annotated[float, Meta(gt=0, le=1)] = 0.5
+    rsrp_usable_dbm: Annotated[float, Meta(ge=-160, le=-40)] = -115.0
+    rsrq_usable_db: Annotated[float, Meta(ge=-45, le=0)] = -15.0
+    rsrp_dead_dbm: Annotated[float, Meta(ge=-160, le=-40)] = -125.0
     # No answer for this long: "modem not answering".  Default: three cycles.
-    stale_after_s: Annotated[float | None, Field(gt=0, le=3600)] = None
-    reopen_after_s: Annotated[float, Field(ge=0.05, le=600)] = 5.0
+    stale_after_s: Annotated[float, Meta(gt=0, le=3600)] | None = None
+    reopen_after_s: Annotated[float, Meta(ge=0.05, le=600)] = 5.0
 
-    @model_validator(mode="after")
-    def _thresholds_ordered(self) -> Self:
+    def __post_init__(self) -> None:
         if self.rsrp_dead_dbm > self.rsrp_usable_dbm:
             raise ValueError("rsrp_dead_dbm must not be above rsrp_usable_dbm")
         if self.port is None and not self.usb_ids:
             raise ValueError("a probe needs `port` (a path, glob or pyserial URL) or `usb_ids` to find its modem")
         if self.url is not None and self.usb_ids:
             raise ValueError("`usb_ids` cannot narrow a pyserial URL: give one or the other")
-        return self
 
     @property
     def url(self) -> str | None:

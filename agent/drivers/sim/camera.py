@@ -14,7 +14,7 @@ from protocol.messages import DeviceState, DeviceStatus
 SCENE_S = 15.0
 
 
-class SimCameraConfig(SimConfig):
+class SimCameraConfig(SimConfig, frozen=True, kw_only=True):
     driver: Literal["sim-camera"] = "sim-camera"
 
 

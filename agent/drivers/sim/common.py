@@ -5,26 +5,24 @@ from __future__ import annotations
 import hashlib
 import math
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from agent.drivers.base import DeviceConfig
 
 
-class SimConfig(DeviceConfig):
+class SimConfig(DeviceConfig, frozen=True, kw_only=True):
     seed: int = 0
     # A simulated fault starts every fault_every_s seconds of device time and lasts fault_for_s; none if unset.
-    fault_every_s: Annotated[float | None, Field(gt=0)] = None
-    fault_for_s: Annotated[float, Field(gt=0)] = 10.0
+    fault_every_s: Annotated[float, Meta(gt=0)] | None = None
+    fault_for_s: Annotated[float, Meta(gt=0)] = 10.0
 
-    @model_validator(mode="after")
-    def _fault_fits(self) -> Self:
+    def __post_init__(self) -> None:
         if self.fault_every_s is not None and self.fault_for_s >= self.fault_every_s:
             raise ValueError(
                 f"fault_for_s ({self.fault_for_s:g}) must be shorter than fault_every_s ({self.fault_every_s:g})"
             )
-        return self
 
 
 def noise(seed: int, *parts: object) -> float:

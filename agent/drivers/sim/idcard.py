@@ -19,7 +19,7 @@ MAX_CATCH_UP_SLOTS = 1000
 SAM_FAULT = "SAM self-test failed (SW3 60)"
 
 
-class SimIdcardConfig(SimConfig):
+class SimIdcardConfig(SimConfig, frozen=True, kw_only=True):
     driver: Literal["sim-idcard"] = "sim-idcard"
 
 

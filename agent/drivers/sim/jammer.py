@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import msgspec
 
 from agent.drivers.base import Driver, DriverEvent
 from agent.drivers.sim.common import SimConfig, fault_phase, noise, window
 from agent.errors import DriverError
 from protocol.messages import DeviceState, DeviceStatus, Scalar
+from protocol.validation import full
 
 TEMP_SLOT_S = 30.0
 DEFAULT_BANDS = ("gsm900", "dcs1800", "lte1800", "lte2100", "nr3500", "wifi24")
-BandName = Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$")]
+BandName = Annotated[str, full(r"^[a-z0-9]{1,16}$")]
 
 
-class SimJammerConfig(SimConfig):
+class SimJammerConfig(SimConfig, frozen=True, kw_only=True):
     driver: Literal["sim-jammer"] = "sim-jammer"
-    bands: Annotated[list[BandName], Field(default_factory=lambda: list(DEFAULT_BANDS), min_length=1, max_length=16)]
+    bands: Annotated[list[BandName], msgspec.Meta(min_length=1, max_length=16)] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_BANDS)
+    )
 
-    @model_validator(mode="after")
-    def _bands_unique(self) -> Self:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if len(set(self.bands)) != len(self.bands):
             raise ValueError("bands must not repeat")
-        return self
 
 
 class SimJammer(Driver[SimJammerConfig]):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from statistics import median
 from typing import Final, Literal
 
 import numpy as np
@@ -162,7 +161,7 @@ class HealthMonitor:
         self._observe(changes, "covered", t, covered, since=None, detail=tone)
 
         sharp = image.sharpness(grey)
-        reference = median(self._sharpness) if len(self._sharpness) >= LEARN_MIN else self.baseline.sharpness
+        reference = float(np.median(self._sharpness)) if len(self._sharpness) >= LEARN_MIN else self.baseline.sharpness
         ratio = sharp / reference if reference > 0 else 1.0
 
         if t >= self._next_alignment:
