@@ -164,7 +164,6 @@ def raw(
     hog = PeopleDetector(settings)
     matcher = ReferenceMatcher(baseline.reference)
     reference_mean = image.cells(baseline.reference)[1]
-    kernel = np.ones((3, 3), np.uint8)
     check_every = round(settings.moved_check_s * FPS)
     spent = 0.0
     half = (size[0] // 2, size[1] // 2)
@@ -190,7 +189,7 @@ def raw(
                 matcher.align(grey)
                 aligned_grey = grey
             small = cv2.resize(grey, half, interpolation=cv2.INTER_AREA)
-            mask = cv2.morphologyEx(mog.apply(small), cv2.MORPH_OPEN, kernel)
+            mask = image.opened(np.asarray(mog.apply(small), dtype=np.uint8))
             cv2.countNonZero(mask)
             cv2.boundingRect(mask)
             if looked:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from agent.drivers.camera.analysis import image
 from agent.drivers.camera.analysis.image import Image
 
 # A change over this share of the frame is the light, or the camera, not someone walking: relearn.
@@ -48,7 +49,6 @@ class MotionDetector:
     def __init__(self, min_share: float, warmup_frames: int) -> None:
         self.min_share = min_share
         self.warmup_frames = warmup_frames
-        self._kernel = np.ones((3, 3), np.uint8)
         self._model = self._new_model()
         self._frames = 0
 
@@ -65,7 +65,7 @@ class MotionDetector:
         half = cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_AREA)
         mask = self._model.apply(half)
         # The opening removes codec speckle and GIF dithering, which MOG2 reports as 0.1-1.7% foreground.
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        mask = image.opened(np.asarray(mask, dtype=np.uint8))
         share = float(cv2.countNonZero(mask)) / mask.size
         box = None
         if share > 0.0:
