@@ -18,7 +18,7 @@ from agent.drivers.base import DeviceConfig
 from agent.drivers.registry import device_problems
 from agent.errors import ConfigError, ConfigProblem
 from protocol.topics import SLUG_PATTERN, AgentPath
-from protocol.validation import Problem, full, problems
+from protocol.validation import Problem, full, validated
 
 Slug = Annotated[str, full(f"^{SLUG_PATTERN}$")]
 # What an operator is told instead of the pattern itself.
@@ -134,14 +134,12 @@ def parse_config(data: dict[str, Any], file: str) -> AgentConfig:
                 found.append(Problem(name, "field required", "missing"))
             continue
         if kind is not None:
-            found.extend(problems(data[name], kind, name))
+            sections[name], wrong = validated(data[name], kind, name)
+            found.extend(wrong)
     found.extend(Problem(str(key), "unknown key", "unknown") for key in data if key not in _SECTIONS)
     devices = _devices(data.get("devices"), found)
     if found:
         raise ConfigError.from_problems([_described(p, file) for p in found])
-    for name, kind in _SECTIONS.items():
-        if kind is not None and name in data:
-            sections[name] = msgspec.convert(data[name], kind, strict=True)
     return AgentConfig(**sections, devices=devices)
 
 

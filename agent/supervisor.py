@@ -276,8 +276,9 @@ class Supervisor:
                     data=base64.b64encode(picture.jpeg).decode("ascii"),
                 )
             )
-        except (msgspec.ValidationError, ValueError) as exc:
-            # ValueError too: Snapshot's own checks (JPEG, hash) run as it is built, before checked() sees it.
+        except ValueError as exc:
+            # Snapshot's own checks (JPEG, hash) raise ValueError as it is built; checked() raises
+            # msgspec.ValidationError, a ValueError, for the rest.
             self.counters.snapshots_missing += 1
             log.warning("device %s: snapshot %s cannot be sent: %s", device.id, sha[:12], exc)
             return

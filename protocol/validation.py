@@ -92,39 +92,38 @@ def _pattern_as_written(match: re.Match[str]) -> str:
     return f"matching regex '{schema_pattern(ast.literal_eval(match['repr']))}'"
 
 
-def problems(data: Any, kind: type[msgspec.Struct], prefix: str = "") -> list[Problem]:
-    """Every problem of a table ``data`` for the struct ``kind``, not only the first that msgspec stops at.
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def validated(data: Any, kind: type[S], prefix: str = "") -> tuple[S | None, list[Problem]]:
+    """A table ``data`` as the struct ``kind``, or every problem it has, not only the first that msgspec
+    stops at.
 
     Each key is checked on its own against its field's type and constraints, in the order the struct
-    declares them, then the keys it does not know; only when all of them pass are the checks that span
-    keys (``__post_init__``) run, on the whole table.  So a config with three mistakes is reported with
-    three lines, each at its own key, as an operator fixing it in one pass needs."""
-    if not isinstance(data, dict):
-        try:
-            msgspec.convert(data, kind, strict=True)
-        except msgspec.ValidationError as exc:
-            return [problem(exc, prefix)]
-        return []  # pragma: no cover - a struct is never converted from anything but a table
+    declares them, then the keys it does not know; only when all of them pass is the whole table converted,
+    which runs the checks that span keys (``__post_init__``).  So a config with three mistakes is reported
+    with three lines, each at its own key, as an operator fixing it in one pass needs."""
     found: list[Problem] = []
-    fields = msgspec.structs.fields(kind)
-    for field in fields:
-        key = field.encode_name
-        if key not in data:
-            if field.required:
-                found.append(Problem(_join(prefix, key), "field required", "missing"))
-            continue
-        try:
-            msgspec.convert(data[key], field.type, strict=True)
-        except msgspec.ValidationError as exc:
-            found.append(problem(exc, _join(prefix, key)))
-    names = {field.encode_name for field in fields}
-    found.extend(Problem(_join(prefix, str(key)), "unknown key", "unknown") for key in data if key not in names)
-    if not found:
-        try:
-            msgspec.convert(data, kind, strict=True)
-        except msgspec.ValidationError as exc:
-            found.append(problem(exc, prefix))
-    return found
+    if isinstance(data, dict):
+        fields = msgspec.structs.fields(kind)
+        for field in fields:
+            key = field.encode_name
+            if key not in data:
+                if field.required:
+                    found.append(Problem(_join(prefix, key), "field required", "missing"))
+                continue
+            try:
+                msgspec.convert(data[key], field.type, strict=True)
+            except msgspec.ValidationError as exc:
+                found.append(problem(exc, _join(prefix, key)))
+        names = {field.encode_name for field in fields}
+        found.extend(Problem(_join(prefix, str(key)), "unknown key", "unknown") for key in data if key not in names)
+    if found:
+        return None, found
+    try:
+        return msgspec.convert(data, kind, strict=True), []
+    except msgspec.ValidationError as exc:
+        return None, [problem(exc, prefix)]
 
 
 def convert(data: Any, kind: type[T]) -> T:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from agent.drivers.base import DeviceConfig, Driver
-from protocol.validation import Problem, convert, problems
+from protocol.validation import Problem, validated
 
 TAG_KEY = "driver"
 
@@ -78,10 +78,7 @@ def device_problems(table: Any, key: str) -> tuple[DeviceConfig | None, list[Pro
     entry = REGISTRY.get(tag) if isinstance(tag, str) else None
     if entry is None:
         return None, [Problem(f"{key}.{TAG_KEY}", f"unknown driver {str(tag)!r} (known: {known})", "invalid")]
-    found = problems(table, entry.config, key)
-    if found:
-        return None, found
-    return convert(table, entry.config), []
+    return validated(table, entry.config, key)
 
 
 def create_driver(config: DeviceConfig, base_dir: Path | None = None) -> Driver[Any]:

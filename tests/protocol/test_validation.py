@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 import pytest
 
-from protocol.validation import Problem, checked, convert, full, problem, problems
+from protocol.validation import Problem, checked, convert, full, problem, validated
 
 
 class Inner(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -52,7 +52,8 @@ def test_a_final_newline_does_not_pass_a_pattern() -> None:
 
 
 def test_every_problem_of_a_table_is_found() -> None:
-    found = problems({"port": 0, "inner": {"lo": "x"}, "zoom": 1}, Table, "t")
+    value, found = validated({"port": 0, "inner": {"lo": "x"}, "zoom": 1}, Table, "t")
+    assert value is None
     assert [(p.path, p.kind) for p in found] == [
         ("t.name", "missing"),
         ("t.port", "invalid"),
@@ -60,10 +61,13 @@ def test_every_problem_of_a_table_is_found() -> None:
         ("t.zoom", "unknown"),
     ]
     # Checks that span keys run once every key is valid.
-    assert problems({"name": "a", "inner": {"lo": 2.0}}, Table, "t") == [
-        Problem("t.inner", "lo must not exceed `hi`", "invalid")
-    ]
-    assert problems({"name": "a"}, Table, "t") == []
+    assert validated({"name": "a", "inner": {"lo": 2.0}}, Table, "t") == (
+        None,
+        [Problem("t.inner", "lo must not exceed `hi`", "invalid")],
+    )
+    assert validated({"name": "a"}, Table, "t") == (Table(name="a"), [])
+    # Not a table at all: msgspec's own reason, at the table's key.
+    assert validated([1], Table, "t") == (None, [Problem("t", "expected object, got array", "invalid")])
 
 
 def test_a_struct_built_in_code_is_checked_on_demand() -> None:
