@@ -81,9 +81,9 @@ class DeviceSlot:
             self._failed(f"events failed: {type(exc).__name__}: {exc}", exc)
             return []
 
-    def snapshot(self, sha256: str) -> Picture | None:
+    def take_snapshot(self, sha256: str) -> Picture | None:
         try:
-            return self.driver.snapshot(sha256)
+            return self.driver.take_snapshot(sha256)
         except Exception as exc:  # noqa: BLE001  # a missing picture must not cost the event
             self._failed(f"snapshot failed: {type(exc).__name__}: {exc}", exc)
             return None

@@ -257,7 +257,7 @@ class Supervisor:
         sha = happened.details.get("snapshot")
         if not isinstance(sha, str):
             return
-        picture = device.snapshot(sha)
+        picture = device.take_snapshot(sha)
         if picture is None:
             self.counters.snapshots_missing += 1
             log.warning("device %s: snapshot %s of %s is no longer held", device.id, sha[:12], happened.name)

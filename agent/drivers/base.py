@@ -94,8 +94,9 @@ class Driver(ABC, Generic[C]):
     def events(self) -> list[DriverEvent]:
         """Hand over the events gathered since the last call, oldest first, and forget them."""
 
-    def snapshot(self, sha256: str) -> Picture | None:
-        """The picture an event of this driver named in its ``snapshot`` detail, while still held."""
+    def take_snapshot(self, sha256: str) -> Picture | None:
+        """Hand over the picture an event of this driver named in its ``snapshot`` detail, and forget it;
+        None when it is not held (any more)."""
         return None
 
     @abstractmethod

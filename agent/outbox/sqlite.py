@@ -10,6 +10,9 @@ from pathlib import Path
 
 from agent.outbox.base import OutboxError, OutboxStats, Priority, Record, Thinned, group_runs, thin_batch_size
 
+# SQLite's page cache for the outbox's connection, in KiB (a negative cache_size is KiB).
+CACHE_KIB = 512
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     pos      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -39,6 +42,10 @@ class SqliteOutbox:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            # 512 KiB of page cache instead of SQLite's 2 MiB: the outbox is written at its end and read in
+            # order, the kernel caches the file anyway, and the agent's memory is budgeted (issue 5).
+            # Appending, reading and confirming 20,000 records took the same time with either.
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._db.executescript(_SCHEMA)
             self._depth = int(self._db.execute("SELECT count(*) FROM outbox").fetchone()[0])
         except sqlite3.Error as exc:

@@ -258,8 +258,8 @@ class CameraLike(ScriptedDriver):
         super().__init__("cam-1", ["ok"])
         self.pictures = pictures
 
-    def snapshot(self, sha256: str) -> _Picture | None:
-        jpeg = self.pictures.get(sha256)
+    def take_snapshot(self, sha256: str) -> _Picture | None:
+        jpeg = self.pictures.pop(sha256, None)
         return None if jpeg is None else _Picture(sha256, jpeg)
 
 

@@ -137,8 +137,9 @@ def test_people_walking_in_give_an_entry_event_with_a_bounded_snapshot(
     assert entries, events
     entry = entries[0]
     sha = str(entry.details["snapshot"])
-    snapshot = driver.snapshot(sha)
+    snapshot = driver.take_snapshot(sha)
     assert snapshot is not None
+    assert driver.take_snapshot(sha) is None, "handed over once, then forgotten"
     assert snapshot.jpeg[:2] == b"\xff\xd8"
     assert snapshot.size == entry.details["snapshot_bytes"] <= 60_000
     assert all(not isinstance(v, bytes) for v in entry.details.values())

@@ -392,9 +392,26 @@ def test_snapshots_stay_within_their_budget() -> None:
     assert snap.size <= 60_000
     assert snap.jpeg[:2] == b"\xff\xd8"
     store = SnapshotStore(capacity=2)
+    assert store.latest_sha256() == ""
     store.add(snap)
-    assert store.get(snap.sha256) is snap
-    assert store.latest() is snap
+    assert store.latest_sha256() == snap.sha256
+    assert store.take(snap.sha256) is snap
+    assert store.take(snap.sha256) is None
+    assert store.latest_sha256() == snap.sha256, "the state still names the newest picture once it is sent"
+
+
+def test_snapshots_not_taken_age_out_beyond_the_capacity() -> None:
+    frames = [np.full((90, 160, 3), value, dtype=np.uint8) for value in (10, 80, 150)]
+    snaps = [encode(frame, 640, 60_000) for frame in frames]
+    store = SnapshotStore(capacity=2)
+    for snap in snaps:
+        assert snap is not None
+        store.add(snap)
+    assert store.waiting() == 2
+    first, second, third = (s.sha256 for s in snaps if s is not None)
+    assert store.take(first) is None
+    assert [store.take(second), store.take(third)] == snaps[1:]
+    assert store.waiting() == 0
 
 
 # --- reporting --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.outbox import MemoryOutbox, Outbox, Priority, Record, SqliteOutbox
+from agent.outbox.sqlite import CACHE_KIB
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -124,3 +125,12 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert box.stats().depth == 200
     box.close()
     assert os.path.exists(db)
+
+
+def test_sqlite_outbox_keeps_its_page_cache_small(tmp_path: Path) -> None:
+    box = SqliteOutbox(tmp_path / "o.db")
+    try:
+        # Negative: KiB.  SQLite's own default is 2 MiB, a quarter of a camera's whole budget.
+        assert box._db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB == -512
+    finally:
+        box.close()

@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from agent.drivers.camera import grey_png
 from agent.drivers.camera.analysis.baseline import Baseline
 from agent.drivers.camera.analysis.image import CELLS_X, CELLS_Y
 from agent.drivers.camera.errors import BaselineFileError
@@ -47,9 +48,10 @@ def baseline_files(config_dir: Path, baseline_dir: str, camera: str) -> Baseline
 
 
 def save(files: BaselineFiles, baseline: Baseline, *, captured_at: datetime, source: str) -> None:
-    ok, png = cv2.imencode(".png", baseline.reference)
-    if not ok:
-        raise BaselineFileError(f"cannot encode the reference view of {files.camera}")
+    try:
+        png = grey_png.encode(baseline.reference)
+    except ValueError as exc:
+        raise BaselineFileError(f"cannot encode the reference view of {files.camera}: {exc}") from exc
     numbers = {
         "format": FORMAT,
         "camera": files.camera,
@@ -65,7 +67,7 @@ def save(files: BaselineFiles, baseline: Baseline, *, captured_at: datetime, sou
     }
     try:
         files.folder.mkdir(parents=True, exist_ok=True)
-        _replace(files.reference, png.tobytes())
+        _replace(files.reference, png)
         _replace(files.numbers, (json.dumps(numbers, indent=1) + "\n").encode("utf-8"))
     except OSError as exc:
         raise BaselineFileError(f"cannot write the baseline of {files.camera} in {files.folder}: {exc}") from exc
@@ -90,7 +92,12 @@ def load(files: BaselineFiles) -> Baseline | None:
 def _parse(files: BaselineFiles, data: dict[str, Any], png: bytes) -> Baseline:
     if data.get("format") != FORMAT:
         raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
-    decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    try:
+        decoded = grey_png.decode(png)
+    except ValueError as exc:
+        raise ValueError(f"{files.reference.name}: {exc}") from exc
+    if decoded is None:  # a PNG of another kind than the commissioning command writes
+        decoded = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     if decoded is None:
         raise ValueError(f"{files.reference.name} is not a readable PNG")
     reference = np.asarray(decoded, dtype=np.uint8)

@@ -65,6 +65,9 @@ class CameraDriver(Driver[CameraConfig]):
         # Each camera already has its own threads; OpenCV's pool on top costs more than it saves on frames
         # this small (process-wide, and the cameras are the agent's only OpenCV users).
         cv2.setNumThreads(1)
+        # Nor OpenCL: frames this small gain nothing on a GPU, and where a GPU driver is installed OpenCV
+        # would load and initialise it on the first HOG or MOG2 call (here: 0.14 MB of code even without one).
+        cv2.ocl.setUseOpenCL(False)
         c = self.config
         files = baseline_store.baseline_files(self.base_dir, c.baseline_dir, c.id)
         baseline = baseline_store.load(files)
@@ -121,14 +124,14 @@ class CameraDriver(Driver[CameraConfig]):
         if last is not None and mono - last > STALLED_PERIODS * worker.period_s:
             raise CameraError(f"analysis stalled: no pass for {mono - last:.0f} s")
         analysis = worker.latest()
-        latest = self._snapshots.latest() if self._snapshots is not None else None
+        latest = self._snapshots.latest_sha256() if self._snapshots is not None else ""
         info = report.details(
             self.config.id,
             self.config.source_spec.kind,
             analysis,
             grabber=grabber.status(),
             steady=steady,
-            latest_snapshot=latest.sha256 if latest else "",
+            latest_snapshot=latest,
             events_dropped=worker.dropped,
         )
         return self.state(report.status_of(analysis, worker.dropped), info)
@@ -141,9 +144,9 @@ class CameraDriver(Driver[CameraConfig]):
         now, mono = self._poll_now, self._poll_mono
         return [report.driver_event(e, now, mono) for e in self._worker.drain()]
 
-    def snapshot(self, sha256: str) -> Snapshot | None:
-        """The JPEG an entry/exit event refers to, while it is still held (the last 16 are)."""
-        return self._snapshots.get(sha256) if self._snapshots is not None else None
+    def take_snapshot(self, sha256: str) -> Snapshot | None:
+        """The JPEG an entry/exit event refers to, handed over once (16 at most wait to be taken)."""
+        return self._snapshots.take(sha256) if self._snapshots is not None else None
 
     def close(self) -> None:
         watcher, self._watcher = self._watcher, None

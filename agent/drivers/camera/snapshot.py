@@ -1,7 +1,8 @@
 """Entry and exit snapshots: a JPEG no larger than a byte budget, named by its SHA-256.
 
-Events carry only the reference (hash, size); the bytes stay in a small in-memory store on the agent
-until the supervisor sends them on (or they age out).  Snapshots show people: they are never logged.
+Events carry only the reference (hash, size); the bytes wait in a small in-memory store on the agent
+until the supervisor takes them to send them on (then only the outbox has them), or they age out.
+Snapshots show people: they are never logged.
 """
 
 from __future__ import annotations
@@ -44,24 +45,36 @@ def encode(frame: Image, max_width: int, max_bytes: int) -> Snapshot | None:
 
 
 class SnapshotStore:
-    """The last ``capacity`` snapshots by hash; thread-safe (the worker adds, the supervisor takes)."""
+    """Snapshots waiting to be taken, by hash, the newest ``capacity`` of them; thread-safe (the worker
+    adds, the supervisor takes).
+
+    A taken snapshot is forgotten: it is in the outbox from then on, and holding the last 16 of each
+    camera (up to 60 KB each) was 1-4 MB of a four-camera agent for nothing (issue 5).  The supervisor
+    takes them every second, so only a stalled supervisor lets them age out; it counts each one missing."""
 
     def __init__(self, capacity: int = 16) -> None:
         self.capacity = capacity
         self._lock = threading.Lock()
         self._items: OrderedDict[str, Snapshot] = OrderedDict()
+        self._latest = ""
 
     def add(self, snapshot: Snapshot) -> None:
         with self._lock:
             self._items[snapshot.sha256] = snapshot
             self._items.move_to_end(snapshot.sha256)
+            self._latest = snapshot.sha256
             while len(self._items) > self.capacity:
                 self._items.popitem(last=False)
 
-    def get(self, sha256: str) -> Snapshot | None:
+    def take(self, sha256: str) -> Snapshot | None:
         with self._lock:
-            return self._items.get(sha256)
+            return self._items.pop(sha256, None)
 
-    def latest(self) -> Snapshot | None:
+    def latest_sha256(self) -> str:
+        """The hash of the newest snapshot made, taken or not; empty before the first."""
         with self._lock:
-            return next(reversed(self._items.values()), None)
+            return self._latest
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._items)
