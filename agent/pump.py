@@ -58,6 +58,7 @@ class Pump:
         *,
         resend_after_s: float = 30.0,
         batch: int = 200,
+        batch_bytes: int = 1 << 20,
         window: int = 1000,
         puback_timeout_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -71,6 +72,9 @@ class Pump:
         self.window = window
         self._resend_delay = resend_after_s
         self.batch = batch
+        # And at most this many payload bytes a batch: a replay of snapshots (up to 80 KB each as JSON)
+        # would otherwise read 200 of them, 16 MB, into memory at once.
+        self.batch_bytes = batch_bytes
         self.puback_timeout_s = puback_timeout_s
         self.counters = PumpCounters()
         self._mono = monotonic
@@ -123,7 +127,7 @@ class Pump:
             room = self.window - self._in_flight()
             if room <= 0:
                 return  # the hub's confirmations wake the pump again
-            records = self.outbox.pending(after=self._cursor, limit=min(self.batch, room))
+            records = self.outbox.pending(after=self._cursor, limit=min(self.batch, room), max_bytes=self.batch_bytes)
             if not records or not self._publish(records):
                 return
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,8 +63,10 @@ class Outbox(Protocol):
         """Store a record durably; when the bound is passed, thin the oldest periodic records."""
         ...
 
-    def pending(self, after: int = 0, limit: int = 500) -> list[tuple[int, Record]]:
-        """Records in production order with a position greater than ``after``, as (position, record)."""
+    def pending(self, after: int = 0, limit: int = 500, max_bytes: int | None = None) -> list[tuple[int, Record]]:
+        """Records in production order with a position greater than ``after``, as (position, record): at
+        most ``limit``, and with ``max_bytes``, no more than fit in that many payload bytes (but always the
+        first, however large)."""
         ...
 
     def confirm(self, boot: str, ranges: Sequence[tuple[int, int]]) -> int:
@@ -83,6 +85,19 @@ class Outbox(Protocol):
 def thin_batch_size(capacity: int) -> int:
     """Thin a tenth of the capacity at a time so thinning is rare and each gap record covers a real span."""
     return max(1, capacity // 10)
+
+
+def within_bytes(records: Iterable[tuple[int, Record]], max_bytes: int | None) -> list[tuple[int, Record]]:
+    """The leading ``records`` whose payloads fit in ``max_bytes`` together (at least the first); consumes
+    ``records`` only as far as it takes."""
+    out: list[tuple[int, Record]] = []
+    total = 0
+    for pos, record in records:
+        total += len(record.payload)
+        if out and max_bytes is not None and total > max_bytes:
+            break
+        out.append((pos, record))
+    return out
 
 
 def group_runs(boot_seq_created: Sequence[tuple[str, int, float]]) -> list[Thinned]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.outbox.base import OutboxStats, Priority, Record, Thinned, group_runs, thin_batch_size
+from agent.outbox.base import OutboxStats, Priority, Record, Thinned, group_runs, thin_batch_size, within_bytes
 
 
 class MemoryOutbox:
@@ -27,9 +27,9 @@ class MemoryOutbox:
         self._thinned_total += len(victims)
         return group_runs(dropped)
 
-    def pending(self, after: int = 0, limit: int = 500) -> list[tuple[int, Record]]:
+    def pending(self, after: int = 0, limit: int = 500, max_bytes: int | None = None) -> list[tuple[int, Record]]:
         out = [(pos, r) for pos, r in self._records.items() if pos > after]
-        return out[:limit]
+        return within_bytes(out[:limit], max_bytes)
 
     def confirm(self, boot: str, ranges: Sequence[tuple[int, int]]) -> int:
         gone = [

@@ -8,7 +8,16 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent.outbox.base import OutboxError, OutboxStats, Priority, Record, Thinned, group_runs, thin_batch_size
+from agent.outbox.base import (
+    OutboxError,
+    OutboxStats,
+    Priority,
+    Record,
+    Thinned,
+    group_runs,
+    thin_batch_size,
+    within_bytes,
+)
 
 # SQLite's page cache for the outbox's connection, in KiB (a negative cache_size is KiB).
 CACHE_KIB = 512
@@ -91,14 +100,19 @@ class SqliteOutbox:
         )
         return group_runs([(r[1], r[2], r[3]) for r in rows])
 
-    def pending(self, after: int = 0, limit: int = 500) -> list[tuple[int, Record]]:
+    def pending(self, after: int = 0, limit: int = 500, max_bytes: int | None = None) -> list[tuple[int, Record]]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT pos, boot, seq, topic, payload, priority, created, retain FROM outbox"
                 " WHERE pos > ? ORDER BY pos LIMIT ?",
                 (after, limit),
-            ).fetchall()
-        return [(r[0], Record(r[1], r[2], r[3], bytes(r[4]), Priority(r[5]), r[6], bool(r[7]))) for r in rows]
+            )
+            # Row by row: with a byte budget only the rows that fit (and one more) are ever read.
+            records = ((r[0], Record(r[1], r[2], r[3], bytes(r[4]), Priority(r[5]), r[6], bool(r[7]))) for r in rows)
+            try:
+                return within_bytes(records, max_bytes)
+            finally:
+                rows.close()
 
     def confirm(self, boot: str, ranges: Sequence[tuple[int, int]]) -> int:
         with self._lock:

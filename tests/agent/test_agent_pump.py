@@ -10,7 +10,7 @@ import pytest
 
 from agent.delivery import OutboxSink
 from agent.errors import NotConnected, PublishRefused
-from agent.outbox import MemoryOutbox, Thinned
+from agent.outbox import MemoryOutbox, Record, Thinned
 from agent.pump import Pump
 from protocol.codec import encode
 from protocol.errors import SchemaError
@@ -133,6 +133,28 @@ def test_unconfirmed_records_are_sent_again_after_the_resend_delay() -> None:
     clock.t += 60
     pump.step()
     assert len(link.seqs()) == 4  # confirmed: never again
+
+
+def test_batches_stay_within_their_byte_budget_and_all_records_still_go_in_order() -> None:
+    pump, link, sink, box, _ = make()
+    pump.batch_bytes = 600  # two or three events a batch
+    batches: list[list[int]] = []
+    pending = box.pending
+
+    def spy(after: int = 0, limit: int = 500, max_bytes: int | None = None) -> list[tuple[int, Record]]:
+        got = pending(after, limit, max_bytes)
+        if max_bytes is not None and got:
+            assert len(got) == 1 or sum(len(r.payload) for _, r in got) <= max_bytes
+            batches.append([r.seq for _, r in got])
+        return got
+
+    box.pending = spy  # type: ignore[method-assign]
+    for seq in range(1, 11):
+        sink.send(topic_for(PATH, "event"), event(seq))
+    pump.step()
+    assert link.seqs() == [(seq, False) for seq in range(11)]
+    assert len(batches) >= 4, batches
+    assert [seq for batch in batches for seq in batch] == list(range(11))
 
 
 def test_a_refused_record_is_counted_and_does_not_block_the_rest() -> None:

@@ -43,6 +43,22 @@ def test_records_come_back_in_production_order(make_outbox) -> None:  # type: ig
     assert [r.seq for _, r in box.pending(after=after, limit=2)] == [2, 3]
 
 
+def test_a_byte_budget_bounds_a_batch_but_never_stalls_it(make_outbox) -> None:  # type: ignore[no-untyped-def]
+    box = make_outbox()
+    sizes = [100, 100, 100, 5000, 10]
+    for seq, size in enumerate(sizes):
+        box.append(Record("b1", seq, "t", bytes(size), Priority.KEEP, 1.0))
+    assert [r.seq for _, r in box.pending(max_bytes=300)] == [0, 1, 2]
+    assert [r.seq for _, r in box.pending(max_bytes=299)] == [0, 1]
+    first = box.pending(max_bytes=300)
+    # A record larger than the whole budget still goes, alone: the queue must never stall on it.
+    big = box.pending(after=first[-1][0], max_bytes=300)
+    assert [r.seq for _, r in big] == [3]
+    assert [r.seq for _, r in box.pending(after=big[0][0], max_bytes=300)] == [4]
+    assert [r.seq for _, r in box.pending(limit=2, max_bytes=10_000)] == [0, 1], "the count limit still holds"
+    assert len(box.pending()) == 5, "no budget: all of them"
+
+
 def test_confirm_deletes_exactly_the_ranges_of_that_boot(make_outbox) -> None:  # type: ignore[no-untyped-def]
     box = make_outbox()
     for seq in range(10):
