@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -268,7 +267,7 @@ while time.monotonic() < end:
     rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
     peak = max(peak, rss)
     time.sleep(1)
-print(peak, 0.0)
+print(peak)
 for d in drivers:
     d.close()
 """
@@ -279,7 +278,7 @@ import cv2, numpy
 from pathlib import Path
 cap = cv2.VideoCapture({source!r}); cap.read(); cap.release()
 rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
-print(rss, 0.0)
+print(rss)
 """
 
 # What four cameras cost OpenCV alone: four threads, each decoding the stream (one FFmpeg thread, as the
@@ -313,7 +312,7 @@ time.sleep({seconds} - 1)
 rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
 for t in threads:
     t.join()
-print(rss, 0.0)
+print(rss)
 """
 
 CHILD_AGENT_IDLE = """
@@ -323,29 +322,21 @@ sys.path.insert(0, {root!r})
 import cv2, numpy
 import agent.cli, agent.drivers.camera.driver, agent.drivers.camera.worker, agent.drivers.camera.report
 rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
-print(rss, 0.0)
+print(rss)
 """
 
 
-def child(code: str, env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """Run ``code``; its RSS (MB), CPU share and, when it says, anonymous memory (MB; else 0)."""
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env={**os.environ, **(env or {})},
-    )
-    rss_kb, cpu_share, *anon_kb = done.stdout.split()
-    return int(rss_kb) / 1024, float(cpu_share), int(anon_kb[0]) / 1024 if anon_kb else 0.0
+def child(code: str) -> float:
+    """Run ``code``, which prints its RSS in KB; that RSS in MB."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    return int(done.stdout.split()[0]) / 1024
 
 
 def memory(baseline: Baseline, seconds: float) -> dict[str, Any]:
     source = str(FOOTAGE / ONE_BY_ONE)
-    bare, *_ = child(CHILD_BARE.format(source=source))
-    bare_four, *_ = child(CHILD_BARE_FOUR.format(source=source, seconds=8.0))
-    idle, *_ = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
+    bare = child(CHILD_BARE.format(source=source))
+    bare_four = child(CHILD_BARE_FOUR.format(source=source, seconds=8.0))
+    idle = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
     with tempfile.TemporaryDirectory() as folder:
         # The four cameras commissioned as on a site: each with its reference view and baseline files.
         for i in range(4):

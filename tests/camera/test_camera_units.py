@@ -407,11 +407,10 @@ def test_snapshots_not_taken_age_out_beyond_the_capacity() -> None:
     for snap in snaps:
         assert snap is not None
         store.add(snap)
-    assert store.waiting() == 2
     first, second, third = (s.sha256 for s in snaps if s is not None)
-    assert store.take(first) is None
+    assert store.take(first) is None, "the oldest aged out"
     assert [store.take(second), store.take(third)] == snaps[1:]
-    assert store.waiting() == 0
+    assert [store.take(second), store.take(third)] == [None, None], "taken once, then gone"
 
 
 # --- reporting --------------------------------------------------------------------------------------

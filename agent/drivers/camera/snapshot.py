@@ -74,7 +74,3 @@ class SnapshotStore:
         """The hash of the newest snapshot made, taken or not; empty before the first."""
         with self._lock:
             return self._latest
-
-    def waiting(self) -> int:
-        with self._lock:
-            return len(self._items)
