@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -38,6 +36,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import machine  # noqa: E402
 
 from hub.auth.passwords import Passwords  # noqa: E402
 from hub.stack import Stack, StackSettings  # noqa: E402
@@ -76,23 +76,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": model or platform.processor(),
-        "cores": os.cpu_count(),
-        "system": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-    }
 
 
 def devices() -> list[DeviceInfo]:
@@ -286,7 +269,8 @@ def live_delays(url: str, cookie: str, dsn: str, mqtt: tuple[str, int], rounds: 
         time.sleep(1.0)
         n = len(page.evaluate("window.__changes"))
         for i in range(rounds):
-            status = "fault" if i % 2 == 0 else "ok"
+            # Carries on the alternation of the committed rounds: the first publish must change the status.
+            status = "fault" if (rounds + i) % 2 == 0 else "ok"
             state = State(
                 agent=agent,
                 boot=boot,
