@@ -143,26 +143,35 @@ class Hub:
             health = HealthRules(rules_db, rules.health, name, province=province)
             engine = RulesEngine(rules_db, rules, writer_healthy_for=writer.healthy_for, health=health)
             self._spawn("hub-rules", engine.run)
+        running = engine
+        self._start_monitor(dsn, rules, queue, lambda: running is not None and running.session_running)
+
+    def _start_monitor(
+        self,
+        dsn: str,
+        rules: RulesSettings,
+        queue: Callable[[], tuple[int, float | None]] = lambda: (0, None),
+        in_session: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """This process's own monitor (database reachable, ingest queue), shown on ``/healthz``."""
+        name = self.config.hub.name
         probe_db = ProbeDatabase(dsn, f"sitewatch-hub-{name}-probe")
         self._databases.append(probe_db)
-        running = engine
-        self.monitor = HubMonitor(
-            probe_db,
-            rules.health,
-            name,
-            process_slug(self.config.mqtt.client_id),
-            queue=queue,
-            in_session=lambda: running is not None and running.session_running,
-        )
+        process = process_slug(self.config.mqtt.client_id)
+        self.monitor = HubMonitor(probe_db, rules.health, name, process, queue=queue, in_session=in_session)
         self._spawn("hub-health", self.monitor.run)
 
     def _prepare_province(self, dsn: str, web_store: WebStore, storage: StorageInfo) -> uvicorn.Server:
         """The province role: no agents of its own (no MQTT ingest, liveness or rules) — the city hubs'
-        escalations, its dashboard, and its acknowledgements back to them."""
+        escalations, its dashboard, its acknowledgements back to them, and its own database watched."""
         assert self._escalation is not None
+        # Its database can fail like a city hub's: held on /healthz meanwhile, stored (and sent to its own
+        # desk) once it is back.  No ingest queue here, so only the database is watched.
+        self._start_monitor(dsn, RulesSettings.from_section(self.config.rules))
         live = LiveHub()
         self._spawn("hub-live", ChangeListener(dsn, live.publish).run)
         app = create_app(web_store, self.stats, self.config.web, live=live, stopping=self._http_stopping)
+        app.state.hub_monitor = self.monitor
         self._escalation.attach(app, storage)
         self._escalation.start(self._spawn)
         http = self.config.http

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -125,3 +125,65 @@ def test_province_delivery_failing_alerts_the_city_desk_then_clears(
     (closed,) = hub_alerts("all")
     assert closed["id"] == alert["id"]
     assert closed["open"] is False
+
+
+PROVINCE_MONITOR = """
+[rules.health]
+clear_after_s = 1.0
+[rules.health.database]
+for_s = 1.0
+probe_s = 0.2
+"""
+
+
+def test_the_province_hub_watches_its_own_database(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No agents, no rules engine, but the same monitor as a city hub: its database stopped shows on
+    /healthz at once and is on record (opened when it began) once the database is back."""
+    work = tmp_path_factory.mktemp("province-monitor")
+    name = f"test_province_monitor_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(stack.admin_dsn(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn, port = stack.admin_dsn(name), free_port()
+    mqtt = (stack.info.mqtt_host, stack.info.mqtt_port)
+    (work / "province.toml").write_text(
+        config_text(name="province", mqtt=mqtt, dsn=dsn, port=port, extra=PROVINCE_MONITOR)
+    )
+    province = HubProc(
+        "province", work / "province.toml", work / "province.log", f"http://127.0.0.1:{port}", "province", dsn
+    )
+    officer = add_user(dsn, "provincial")
+    code = None
+    try:
+        province.start()
+        desk = province.signed_in(officer)
+
+        def held() -> dict[str, dict[str, Any]]:
+            return {a["kind"]: a for a in desk.get("/healthz").json().get("hub_alerts", [])}
+
+        def stored() -> list[dict[str, Any]]:
+            r = desk.get("/api/v1/alerts", params={"state": "all", "city": "province", "site": "hub"})
+            return [a for a in r.json()["alerts"] if a["kind"] == "hub.database_unreachable"] if r.is_success else []
+
+        assert held() == {}
+        stopped_at = datetime.now(UTC)
+        stack.stop_postgres()
+        try:
+            during = wait_for(lambda: held().get("hub.database_unreachable"), 20, "the alert on /healthz", 0.2)
+            assert desk.get("/healthz").status_code == 503
+            assert during["severity"] == "critical"
+            assert during["stored"] is False
+            assert "province" in during["summary"]
+        finally:
+            stack.start_postgres()
+        restarted_at = datetime.now(UTC)
+        (alert,) = wait_for(stored, 30, "the alert stored once the database is back", 0.3)
+        assert stopped_at - timedelta(seconds=1) <= datetime.fromisoformat(alert["opened_at"]) <= restarted_at
+        wait_for(lambda: all(not a["open"] for a in stored()), 20, "the alert closed")
+        wait_for(lambda: held() == {}, 10, "nothing held on /healthz")
+    finally:
+        province.close_clients()
+        code = province.stop()
+        sys.stderr.write(f"--- province hub log ({province.log}) ---\n{province.log_text()}\n")
+        with psycopg.connect(stack.admin_dsn(), autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    assert code == 0, f"the province hub did not exit cleanly on SIGTERM: {code}"
