@@ -287,12 +287,3 @@ class AuditOut(BaseModel):
 
 class AuditListOut(BaseModel):
     entries: list[AuditOut]
-
-
-class CalendarOut(BaseModel):
-    # Filled by the exam-calendar issue; empty until then.
-    sessions: list[dict[str, Any]]
-
-
-class GoNoGoOut(BaseModel):
-    sites: list[dict[str, Any]]
