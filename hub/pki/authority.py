@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -213,7 +213,3 @@ def _check_days(*days: int) -> None:
     for value in days:
         if not 1 <= value <= 36500:
             raise PkiError(f"a validity of {value} days is out of range (1 to 36500)")
-
-
-def expires_within(when: datetime, now: datetime, margin: timedelta) -> bool:
-    return when - now <= margin

@@ -94,10 +94,6 @@ class Stack:
     def start_mqtt(self) -> None:
         self._mqtt.start()
 
-    def reload_mqtt(self) -> None:
-        """Make the running broker take up certificates issued or revoked since it started (SIGHUP)."""
-        self._mqtt.reload()
-
     def stop_postgres(self) -> None:
         self._pg.stop()
 
