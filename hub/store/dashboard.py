@@ -70,6 +70,8 @@ class SiteDetail:
     agents: tuple[AgentRow, ...]
     alerts: tuple[AlertView, ...]  # open ones, and those opened or closed since the timeline's start
     events: tuple[EventRow, ...] = field(default=())
+    # SHA-256 of the calendar in force (its first hex digits are the plan version agents report); None: none.
+    calendar_sha256: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +205,15 @@ def site_detail(
     with mapped_errors("reading a site failed"), conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         agent_rows = conn.execute(
-            "SELECT agent_id, city, site, name, boot, started_at, sw_version, online, offline_reason, last_seen"
-            " FROM agents WHERE city = %s AND site = %s ORDER BY agent_id",
+            "SELECT a.agent_id, a.city, a.site, a.name, a.boot, a.started_at, a.sw_version, a.online,"
+            " a.offline_reason, a.last_seen, hb.calendar_version FROM agents a LEFT JOIN LATERAL ("
+            "  SELECT h.calendar_version FROM heartbeats h"
+            "  WHERE h.agent_id = a.agent_id AND NOT h.historical ORDER BY h.time DESC LIMIT 1"
+            " ) hb ON true WHERE a.city = %s AND a.site = %s ORDER BY a.agent_id",
             (city, site),
         ).fetchall()
         ids = [r[0] for r in agent_rows]
+        calendar = conn.execute("SELECT sha256 FROM calendars ORDER BY id DESC LIMIT 1").fetchone()
         device_rows = conn.execute(
             "SELECT agent_id, device_id, kind, driver, room, label, status, details, updated_at, identity"
             " FROM devices WHERE agent_id = ANY(%s) ORDER BY agent_id, kind, device_id",
@@ -232,8 +238,8 @@ def site_detail(
             DeviceRow(device_id, kind, driver, room, label, status, dict(details), updated_at, identity)
         )
     agents = tuple(
-        AgentRow(agent_id, c, s, name, boot, started, sw, online, reason, seen, tuple(devices.get(agent_id, ())))
-        for agent_id, c, s, name, boot, started, sw, online, reason, seen in agent_rows
+        AgentRow(agent_id, c, s, name, boot, started, sw, online, reason, seen, tuple(devices.get(agent_id, ())), held)
+        for agent_id, c, s, name, boot, started, sw, online, reason, seen, held in agent_rows
     )
     return SiteDetail(
         city=city,
@@ -241,4 +247,5 @@ def site_detail(
         agents=agents,
         alerts=tuple(_alert(r) for r in alert_rows),
         events=tuple(EventRow(t, a, n, sev, d, dict(det)) for t, a, n, sev, d, det in event_rows),
+        calendar_sha256=None if calendar is None else str(calendar[0]),
     )

@@ -99,6 +99,9 @@ class AgentRow:
     offline_reason: str | None
     last_seen: datetime | None
     devices: tuple[DeviceRow, ...] = ()
+    # The exam plan version its latest live heartbeat reported ("none": it holds none); None when unknown or
+    # not read for this view.
+    calendar_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

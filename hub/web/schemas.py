@@ -36,6 +36,9 @@ class AgentOut(BaseModel):
     started_at: datetime | None
     sw_version: str | None
     devices: list[DeviceOut]
+    # Site view only: the exam plan version its latest heartbeat reported, "none" when it holds none;
+    # None when unknown (no heartbeat yet, an agent that predates calendars) or outside the site view.
+    calendar_version: str | None = None
 
 
 class SiteOut(BaseModel):
@@ -232,6 +235,8 @@ class SiteDetailOut(BaseModel):
     rooms: list[RoomOut]
     alerts: list[AlertV1Out]
     timeline: list[TimelineEntry]
+    # The plan version of the calendar in force, which every agent should report; None: no calendar imported.
+    calendar_version: str | None = None
 
 
 class SnapshotOut(BaseModel):

@@ -48,6 +48,7 @@ def agent_out(row: AgentRow) -> AgentOut:
         started_at=row.started_at,
         sw_version=row.sw_version,
         devices=devices,
+        calendar_version=row.calendar_version,
     )
 
 

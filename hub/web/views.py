@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from hub.calendar.load import PLAN_VERSION_CHARS
 from hub.store.dashboard import AlertView, SiteDetail, SiteSummaryRow
 from hub.store.users import UserRow
 from hub.web.schemas import (
@@ -162,6 +163,7 @@ def site_detail_out(detail: SiteDetail, generated_at: datetime, timeline_limit: 
         ],
         alerts=[alert_v1(a) for a in detail.alerts],
         timeline=_timeline(detail, timeline_limit),
+        calendar_version=None if detail.calendar_sha256 is None else detail.calendar_sha256[:PLAN_VERSION_CHARS],
     )
 
 

@@ -91,6 +91,14 @@ def calendar_check(hub: RulesHub, site: str) -> dict[str, Any] | None:
     return None if row is None else next((c for c in row["checks"] if c["name"] == "calendar"), None)
 
 
+def site_calendars(hub: RulesHub, site: str) -> tuple[str | None, dict[str, str | None]]:
+    """The site page's view: the plan version in force, and what each agent's latest heartbeat holds."""
+    r = hub.client.get(f"/api/v1/sites/{site}")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return body["calendar_version"], {a["agent_id"]: a["calendar_version"] for a in body["agents"]}
+
+
 def imported(hub: RulesHub, text: str, workdir: Path) -> str:
     done = hub.import_calendar(text, workdir)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -113,6 +121,7 @@ def test_the_agent_gets_keeps_and_reports_its_calendar(
     try:
         wait_for(lambda: runner.link.connected, 10, "the agent online")
         wait_for(lambda: held_by_hub(pg_dsn, agent_id) == "none", 15, "a heartbeat saying 'no calendar held'")
+        assert site_calendars(hub, site)[1] == {agent_id: "none"}
 
         # A sitting in room 101 that started a minute ago (so its jammer must be on now), and one in 20 min
         # whose go / no-go falls due at once.
@@ -135,6 +144,7 @@ def test_the_agent_gets_keeps_and_reports_its_calendar(
         assert message.sessions[0].rooms == ["101"]
 
         wait_for(lambda: held_by_hub(pg_dsn, agent_id) == first, 15, "the held version in a heartbeat at the hub")
+        assert site_calendars(hub, site) == (first, {agent_id: first})
         check = wait_for(lambda: (c := calendar_check(hub, site)) and c["ok"] and c, 15, "go / no-go: calendar held")
         assert check["reasons"] == []
     finally:
@@ -147,6 +157,7 @@ def test_the_agent_gets_keeps_and_reports_its_calendar(
     assert second != first
     stale = wait_for(lambda: (c := calendar_check(hub, site)) and not c["ok"] and c, 15, "go / no-go: calendar stale")
     assert stale["reasons"] == [f"agent {agent_id} does not hold the current calendar ({first}; current {second})"]
+    assert site_calendars(hub, site) == (second, {agent_id: first}), "the site page shows it too"
 
     # Restarted with no network: the saved plan is still in force, in its heartbeats and in the jammer's state.
     offline_config = agent_config("127.0.0.1", free_port(), city, slug)

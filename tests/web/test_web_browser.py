@@ -5,16 +5,19 @@ Screenshots go to tests/artifacts/ (gitignored): overview.png, site.png, wall.pn
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from web_harness import Agent, Deployment, _spawn, _wait_healthy, publish
+from web_harness import Agent, Deployment, _spawn, _wait_healthy, publish, wait_for
 
-from hub.store import Accepted, Database
+from hub.calendar import EXAM_TZ, parse_calendar
+from hub.store import Accepted, Database, connect
+from hub.store.calendar import store_calendar
 from protocol.messages import Birth, DeviceInfo, DeviceState, State
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -206,3 +209,47 @@ def test_wall_screen_fits_500_sites(browser: object, deployment: Deployment, art
         page.screenshot(path=str(artifacts / "wall.png"))
     finally:
         context.close()
+
+
+def in_force(dsn: str) -> str:
+    """A calendar (one sitting in jinan/s01 a week from now) stored as the one in force; its plan version."""
+    start = (datetime.now(UTC) + timedelta(days=7)).astimezone(EXAM_TZ).replace(tzinfo=None, microsecond=0)
+    text = "\n".join([
+        "version = 1", "", "[[exams]]", 'id = "gen-exam"', "", "[[sessions]]", 'exam = "gen-exam"', 'id = "gen-web"',
+        'paper = "Generated paper gen-web"', f"start = {start.isoformat()}",
+        f"end = {(start + timedelta(hours=1)).isoformat()}", 'rooms = ["jinan/s01/101"]', "",
+        "[[custody]]", 'city = "jinan"', f"collection = {(start - timedelta(hours=3)).isoformat()}",
+        f"arrival_due = {(start - timedelta(hours=1)).isoformat()}",
+        f"return = {(start + timedelta(hours=3)).isoformat()}", "",
+    ])  # fmt: skip
+    version = parse_calendar(text, "generated").version
+    conn = connect(dsn, "web-tests-calendar")
+    try:
+        store_calendar(conn, content=text, source="generated.toml", sha256=hashlib.sha256(text.encode()).hexdigest(),
+                       sessions=1, sites=1, imported_by="gen-web-test", now=datetime.now(UTC))  # fmt: skip
+    finally:
+        conn.close()
+    return version
+
+
+def test_site_page_says_whether_each_agent_holds_the_calendar(page: object, deployment: Deployment):
+    agent: Agent = deployment.agents["jinan/s01/a1"]
+    current = in_force(deployment.dsn)
+    sign_in(page, deployment, "city", "/sites/jinan/s01")
+    line = f"[data-agent='{agent.agent_id}']"
+    for held, shown in (("none", "none"), ("0123456789abcdef", "stale"), (current, "current")):
+        publish(deployment.mqtt, agent.heartbeat(held))
+        with deployment.signed_in("city") as c:
+
+            def stored(held: str = held) -> bool:
+                agents = c.get("/api/v1/sites/jinan/s01").json()["agents"]
+                return [a["calendar_version"] for a in agents if a["agent_id"] == agent.agent_id] == [held]
+
+            wait_for(stored, 10, f"the heartbeat holding {held} stored")
+        page.reload()  # type: ignore[attr-defined]
+        page.wait_for_selector(f"{line} [data-calendar={shown}]")  # type: ignore[attr-defined]
+        text = page.locator(f"{line} [data-calendar]").inner_text()  # type: ignore[attr-defined]
+        assert current in text
+        if shown == "stale":
+            assert "0123456789abcdef" in text
+        assert page.locator(f"{line} [data-calendar]").count() == 1  # type: ignore[attr-defined]

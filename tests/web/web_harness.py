@@ -25,7 +25,7 @@ from hub.auth.passwords import Passwords
 from hub.store import connect, migrate
 from hub.store import users as user_store
 from protocol.codec import encode
-from protocol.messages import Birth, Death, DeviceInfo, DeviceState, Event, State
+from protocol.messages import Birth, Death, DeviceInfo, DeviceState, Event, Heartbeat, State
 
 REPO = Path(__file__).resolve().parents[2]
 # Cheap hashes for generated users: the hub verifies whatever parameters a hash names.
@@ -236,11 +236,16 @@ class Agent:
         return Event(agent=self.agent_id, boot=self.boot, seq=seq, ts=now, name=name, severity="info",
                      device="vault-cam-1", details={"people": people})  # fmt: skip
 
+    def heartbeat(self, calendar_version: str) -> Heartbeat:
+        seq, now = self._next()
+        return Heartbeat(agent=self.agent_id, boot=self.boot, seq=seq, ts=now, uptime_s=60.0,
+                         calendar_version=calendar_version)  # fmt: skip
+
     def death(self) -> Death:
         return Death(agent=self.agent_id, boot=self.boot, seq=0, ts=datetime.now(UTC), reason="will")
 
 
-def publish(mqtt: tuple[str, int], message: Birth | State | Event | Death) -> None:
+def publish(mqtt: tuple[str, int], message: Birth | State | Event | Heartbeat | Death) -> None:
     topic = f"sw/v1/{message.agent}/{message.type}"
     argv = ["mosquitto_pub", "-h", mqtt[0], "-p", str(mqtt[1]), "-V", "5", "-t", topic, "-q", "1", "-s"]
     done = subprocess.run(argv, input=encode(message), capture_output=True, timeout=15, check=False)

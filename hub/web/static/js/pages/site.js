@@ -59,7 +59,17 @@ function roomRow(room) {
   );
 }
 
-function agentLine(agent) {
+// Whether the agent holds the calendar in force (the go / no-go's red reason, visible before the check runs).
+// ``held`` is "none" when the agent holds no calendar, null when unknown (no heartbeat yet, or an older agent).
+function calendarBadge(held, current) {
+  if (!current || !held) return null;
+  if (held === current) return el("span", { class: "muted", dataset: { calendar: "current" } }, t("site.calendar_current", { version: held }));
+  const none = held === "none";
+  const text = none ? t("site.calendar_none", { current }) : t("site.calendar_stale", { version: held, current });
+  return el("span", { class: "badge s-warning", dataset: { calendar: none ? "none" : "stale" } }, text);
+}
+
+function agentLine(agent, current) {
   const state = agent.online ? t("site.online") : `${t("site.offline")}${agent.offline_reason ? ` — ${tOr(`offline_reason.${agent.offline_reason}`, agent.offline_reason)}` : ""}`;
   return el(
     "li",
@@ -69,6 +79,7 @@ function agentLine(agent) {
     el("span", { class: `badge ${agent.online ? "s-ok" : "s-offline"}` }, state),
     el("span", { class: "muted" }, t("site.last_seen", { time: formatTime(agent.last_seen) })),
     agent.sw_version ? el("span", { class: "muted" }, t("site.version", { version: agent.sw_version })) : null,
+    calendarBadge(agent.calendar_version, current),
   );
 }
 
@@ -116,7 +127,7 @@ export async function showSite(city, site) {
     }
     document.getElementById("site-status").replaceChildren(statusBadge(data.status));
     document.getElementById("updated").textContent = t("common.updated", { time: formatTime(data.generated_at) });
-    agents.replaceChildren(...data.agents.map(agentLine));
+    agents.replaceChildren(...data.agents.map((agent) => agentLine(agent, data.calendar_version)));
     cameras.replaceChildren(...(data.cameras.length ? data.cameras.map(camera) : [el("p", { class: "empty" }, t("site.no_cameras"))]));
     rooms.replaceChildren(table(["site.room", "kind.idcard", "kind.jammer", "site.other"], data.rooms.map(roomRow), "site.no_rooms"));
     const open = data.alerts.filter((a) => a.open);
