@@ -165,8 +165,8 @@ class Hub:
         """The province role: no agents of its own (no MQTT ingest, liveness or rules) — the city hubs'
         escalations, its dashboard, its acknowledgements back to them, and its own database watched."""
         assert self._escalation is not None
-        # Its database can fail like a city hub's: held on /healthz meanwhile, stored (and sent to its own
-        # desk) once it is back.  No ingest queue here, so only the database is watched.
+        # Its database can fail like a city hub's: held on /healthz meanwhile, stored once it is back.  No
+        # ingest queue here, so only the database is watched.
         self._start_monitor(dsn, RulesSettings.from_section(self.config.rules))
         live = LiveHub()
         self._spawn("hub-live", ChangeListener(dsn, live.publish).run)
