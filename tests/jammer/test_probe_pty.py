@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,6 +148,28 @@ def test_a_silent_modem_is_a_fault_and_is_not_asked_everything(
     assert set(modem.commands[asked + 1 :]) == {"AT+CEREG?"}
     modem.set_state("normal")
     wait_for(probe, verdict("not_suppressed"), WINDOW + SLACK)
+
+
+def test_of_a_modems_several_ports_the_one_answering_at_is_used(
+    probe_on: Callable[..., CellProbe], tmp_path: Path
+) -> None:
+    """A modem's diagnostic port comes first and answers nothing: the probe moves on to its AT port, stays
+    there, and goes back to the first only when the AT port falls silent too."""
+    with ModemSimulator("silent") as diag, ModemSimulator("normal") as at:
+        assert diag.path is not None
+        assert at.path is not None
+        (tmp_path / "modem-if00").symlink_to(diag.path)
+        (tmp_path / "modem-if02").symlink_to(at.path)
+        probe = probe_on(at, port=str(tmp_path / "modem-if0*"))
+        _, state = wait_for(probe, verdict("not_suppressed"), WINDOW + SLACK)
+        assert state.details["port"] == str(tmp_path / "modem-if02")
+        assert diag.commands, "the first port was tried"
+        tried = len(diag.commands)
+        time.sleep(0.5)  # ten cycles
+        assert probe.poll(now()).details["port"] == str(tmp_path / "modem-if02"), "it stays on the AT port"
+        assert len(diag.commands) == tried, "and leaves the silent one alone"
+        at.set_state("silent")
+        wait_for(probe, lambda s: s.details["port"] == str(tmp_path / "modem-if00"), SLACK)
 
 
 def test_the_modem_vanishing_is_reported_not_a_crash(probe_on: Callable[..., CellProbe]) -> None:

@@ -1,11 +1,13 @@
 """``at-probe``: a cellular modem in the exam room, asked every ``interval_s`` whether it has service.
 
-The modem's port is found like an ID-card reader's: ``port`` (a path or glob, matched against device
-nodes and udev links such as ``/dev/serial/by-id/…``) and/or ``usb_ids`` make a rule, and the worker opens
-the first port the rule accepts (:mod:`agent.drivers.serial_hotplug`).  With udev, plugging the modem in
-brings the probe up at once and unplugging it makes the device "offline"; without udev the paths are
-looked at again every ``find_interval_s``.  A pyserial URL (``socket://…``, ``rfc2217://…``) is opened as
-given, with no finding.
+The modem's port is found like an ID-card reader's: ``port`` (a path or glob, matched against device nodes and
+udev links such as ``/dev/serial/by-id/…``) and/or ``usb_ids`` make a rule, and the worker opens the first
+port the rule accepts (:mod:`agent.drivers.serial_hotplug`).  A modem has several ttys (an EC25's diagnostic,
+NMEA, AT and PPP interfaces share one USB id): a port that answers no AT command while the rule accepts others
+is left for the next, and comes last until every one has been tried.  With udev, plugging the modem in brings
+the probe up at once and unplugging it makes the device "offline"; without udev the paths are looked at again
+every ``find_interval_s``.  A pyserial URL (``socket://…``, ``rfc2217://…``) is opened as given, with no
+finding.
 
 A worker thread owns the serial port: each cycle it asks +CEREG?, +C5GREG?, +COPS?, +CESQ and +CSQ (each
 bounded by ``reply_timeout_s``; a modem that does not answer the first is not asked the rest), listens
@@ -122,6 +124,8 @@ class CellProbe(Driver[CellProbeConfig]):
         self._finder: TtyFinder | None = None
         self._path: str | None = None
         self._absent: str | None = None
+        # Ports of this modem that answered no AT command, tried again only after all the others.
+        self._silent: set[str] = set()
 
     # --- the supervisor's side -----------------------------------------------------------------------
 
@@ -235,8 +239,12 @@ class CellProbe(Driver[CellProbeConfig]):
                 self._wake.clear()
                 return False
             # One port at a time: a port that fails is retried after reopen_after_s like any failed port.
-            self._port = ProbePort(found[0], self.config.baudrate)
-            self._path = found[0]
+            untried = [p for p in found if p not in self._silent]
+            if not untried:
+                self._silent.clear()
+            path = (untried or found)[0]
+            self._port = ProbePort(path, self.config.baudrate)
+            self._path = path
         self._session = ATSession()
         self._greeted = False
         self._set_absent(None)
@@ -295,7 +303,26 @@ class CellProbe(Driver[CellProbeConfig]):
         with self._lock:
             self._judge.add(sample)
             self._last = sample
+        if answered:
+            self._silent.discard(self._path or "")
+        elif self._next_port():
+            return
         self._listen_until(began + self.config.interval_s)
+
+    def _next_port(self) -> bool:
+        """Leave a port that answered nothing for another the rule accepts; True when there is one."""
+        path = self._path
+        if self._finder is None or path is None:
+            return False
+        others = [p for p in self._finder.candidates() if p != path]
+        if not others:
+            return False  # the modem's only port: a silent modem, as the judge says
+        self._silent.add(path)
+        log.info("probe %s: %s answers no AT command; trying %s", self.config.id, path, ", ".join(others))
+        port, self._port = self._port, None
+        if port is not None:
+            port.close()
+        return True
 
     def _ask(self, command: str, observations: list[Observation]) -> Reply | None:
         port = self._port
