@@ -126,6 +126,8 @@ class CellProbe(Driver[CellProbeConfig]):
         self._absent: str | None = None
         # Ports of this modem that answered no AT command, tried again only after all the others.
         self._silent: set[str] = set()
+        # The port moves logged once a streak (a silent modem with four ttys would log every few seconds).
+        self._hunting = False
 
     # --- the supervisor's side -----------------------------------------------------------------------
 
@@ -305,6 +307,9 @@ class CellProbe(Driver[CellProbeConfig]):
             self._last = sample
         if answered:
             self._silent.discard(self._path or "")
+            if self._hunting:
+                log.info("probe %s: %s answers AT commands", self.config.id, self._path)
+                self._hunting = False
         elif self._next_port():
             return
         self._listen_until(began + self.config.interval_s)
@@ -318,7 +323,9 @@ class CellProbe(Driver[CellProbeConfig]):
         if not others:
             return False  # the modem's only port: a silent modem, as the judge says
         self._silent.add(path)
-        log.info("probe %s: %s answers no AT command; trying %s", self.config.id, path, ", ".join(others))
+        if not self._hunting:
+            log.info("probe %s: %s answers no AT command; trying %s", self.config.id, path, ", ".join(others))
+            self._hunting = True
         port, self._port = self._port, None
         if port is not None:
             port.close()
