@@ -31,6 +31,7 @@ from hub.province.wiring import ROLES, Escalation, Role
 from hub.roster import cli as roster_cli
 from hub.roster.push import RosterPusher
 from hub.rules.engine import RulesEngine
+from hub.rules.health import hub_agent, probe_application_name
 from hub.rules.health_runner import HealthRules, HubMonitor, process_slug
 from hub.rules.settings import RulesSettings
 from hub.stats import Stats, queue_reader
@@ -155,9 +156,10 @@ class Hub:
     ) -> None:
         """This process's own monitor (database reachable, ingest queue), shown on ``/healthz``."""
         name = self.config.hub.name
-        probe_db = ProbeDatabase(dsn, f"sitewatch-hub-{name}-probe")
-        self._databases.append(probe_db)
         process = process_slug(self.config.mqtt.client_id)
+        # Named for the process: the leading hub sees from its connection that the process is there.
+        probe_db = ProbeDatabase(dsn, probe_application_name(hub_agent(name, process)))
+        self._databases.append(probe_db)
         self.monitor = HubMonitor(probe_db, rules.health, name, process, queue=queue, in_session=in_session)
         self._spawn("hub-health", self.monitor.run)
 

@@ -10,13 +10,15 @@ Kinds (the dashboard's text for each is ``alert_kind.<kind>`` / ``alert_text.<ki
     hub.ingest_lag              this hub process's ingest queue is deep or old
     hub.province_delivery       deliveries to the provincial center keep failing
 
-A warning rises in place to the rule's ``in_session`` severity while an exam session runs.
+A warning rises in place to the rule's ``in_session`` severity while an exam session runs.  A hub process
+clears its own two alerts; if it is gone for good, the leading hub closes them (:func:`gone_processes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
@@ -34,6 +36,15 @@ INGEST_LAG: Final = "hub.ingest_lag"
 PROVINCE: Final = "hub.province_delivery"
 AGENT_KINDS: Final = (OUTBOX, CLOCK_SKEW)
 HUB_KINDS: Final = (DATABASE, INGEST_LAG, PROVINCE)
+# The kinds each hub process raises and clears for itself (its monitor): nobody else clears them while it runs.
+PROCESS_KINDS: Final = (DATABASE, INGEST_LAG)
+# A process whose monitor has had no database connection this long is gone (decommissioned, or dead and not
+# restarted): its own alerts then close.  Long enough for any restart; a process merely cut off from the
+# database reopens what still holds when it is back (``reconcile``).
+PROCESS_GONE_AFTER: Final = timedelta(minutes=10)
+# PostgreSQL keeps the first 63 bytes of a connection's application_name (NAMEDATALEN - 1).
+_APPLICATION_NAME_MAX: Final = 63
+PROBE_PREFIX: Final = "sitewatch-probe "
 _RULE_OF: Final[dict[str, Rule]] = {
     OUTBOX: "outbox",
     CLOCK_SKEW: "clock_skew",
@@ -144,6 +155,49 @@ def _clock(agent: AgentHealth, policy: HealthSection, in_session: bool) -> Healt
 def hub_agent(city: str, process: str) -> str:
     """The stand-in agent id of a hub process's own alerts."""
     return f"{city}/{HUB_SITE}/{process}"
+
+
+def probe_application_name(agent_id: str) -> str:
+    """The ``application_name`` of a hub process's monitor connection (``agent_id`` is its
+    :func:`hub_agent`): the leading hub tells from ``pg_stat_activity`` which processes are there.  Hashed
+    when it would not fit, so that a long name is never cut to another process's."""
+    name = PROBE_PREFIX + agent_id
+    if len(name.encode()) <= _APPLICATION_NAME_MAX:
+        return name
+    return PROBE_PREFIX + hashlib.sha256(agent_id.encode()).hexdigest()[: _APPLICATION_NAME_MAX - len(PROBE_PREFIX)]
+
+
+@dataclass(frozen=True, slots=True)
+class GoneCheck:
+    """Per hub process with open alerts of its own: since when the leading hub has not seen its monitor
+    connected, and the fingerprints it has already closed (a flapping alert stays open a while)."""
+
+    absent_since: Mapping[str, datetime] = field(default_factory=dict)
+    closed: frozenset[str] = frozenset()
+
+
+def gone_processes(
+    check: GoneCheck,
+    open_alerts: Iterable[HealthFinding],
+    connected: Collection[str],
+    now: datetime,
+    gone_after: timedelta = PROCESS_GONE_AFTER,
+) -> tuple[GoneCheck, list[HealthFinding]]:
+    """The open process alerts whose process has had no monitor connection (``connected``: application
+    names) for ``gone_after``: close them, their process no longer checks them."""
+    absent: dict[str, datetime] = {}
+    gone: list[HealthFinding] = []
+    closed: set[str] = set()
+    for finding in open_alerts:
+        if finding.kind not in PROCESS_KINDS or probe_application_name(finding.agent_id) in connected:
+            continue
+        since = absent.setdefault(finding.agent_id, check.absent_since.get(finding.agent_id, now))
+        if now - since < gone_after:
+            continue
+        closed.add(finding.fingerprint)
+        if finding.fingerprint not in check.closed:
+            gone.append(finding)
+    return GoneCheck(absent, frozenset(closed)), gone
 
 
 def database_finding(
@@ -260,3 +314,15 @@ def resume(open_alerts: Iterable[tuple[HealthFinding, datetime]], now: datetime)
     """The state under which alerts still open from before a restart clear by the usual rule."""
     items = list(open_alerts)
     return HealthState(hysteresis.resumed(items, now), {f.fingerprint: f.severity for f, _ in items})
+
+
+def reconcile(state: HealthState, still_open: Collection[str], pending: Collection[str]) -> HealthState:
+    """``state`` after the database was out of reach: an alert it holds as stored that is no longer open
+    there (the leading hub took this process for gone and closed it) is raised again if its condition
+    still holds — as if it had never been raised, so the next :func:`advance` opens it anew.  ``pending``:
+    openings not yet stored, which need nothing."""
+    lost = {fp for fp in state.written if fp not in still_open and fp not in pending}
+    if not lost:
+        return state
+    tracked = {fp: replace(t, raised_at=None) if fp in lost else t for fp, t in state.tracked.items()}
+    return HealthState(tracked, {fp: s for fp, s in state.written.items() if fp not in lost})

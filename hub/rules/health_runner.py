@@ -31,7 +31,7 @@ from hub.calendar import Calendar
 from hub.errors import StoreError, StoreUnavailable
 from hub.rules import health
 from hub.rules.changes import AlertChange, CloseAlert, OpenAlert, RaiseSeverity
-from hub.rules.health import AgentHealth, HealthFinding, HealthState, ProvinceBacklog
+from hub.rules.health import AgentHealth, GoneCheck, HealthFinding, HealthState, ProvinceBacklog
 from hub.rules.health_config import HealthSection
 from protocol.messages import Severity
 
@@ -53,21 +53,34 @@ class HealthIO(Protocol):
 
     def open_health_alerts(self) -> list[tuple[HealthFinding, datetime]]: ...
 
+    def monitor_connections(self) -> set[str]: ...
+
     def apply(self, changes: Sequence[AlertChange]) -> list[AlertChange]: ...
 
 
 class HealthRules:
-    """The agents' delivery path and the province deliveries, evaluated by the leading rules engine."""
+    """The agents' delivery path and the province deliveries, evaluated by the leading rules engine; and
+    the alerts of hub processes that are gone, closed."""
 
-    def __init__(self, io: HealthIO, policy: HealthSection, city: str, *, province: bool) -> None:
+    def __init__(
+        self,
+        io: HealthIO,
+        policy: HealthSection,
+        city: str,
+        *,
+        province: bool,
+        gone_after: timedelta = health.PROCESS_GONE_AFTER,
+    ) -> None:
         self._io = io
         self._policy = policy
         self._city = city
         self._province = province
+        self._gone_after = gone_after
         self.reset()
 
     def reset(self) -> None:
         self._state: HealthState | None = None
+        self._gone = GoneCheck()
 
     def tick(self, now: datetime, calendar: Calendar | None) -> list[AlertChange]:
         p = self._policy
@@ -90,9 +103,24 @@ class HealthRules:
             if finding is not None:
                 found.append(finding)
         state, changes = health.advance(self._state, found, now, p)
+        changes += self._gone_processes(now)
         applied = self._io.apply(changes) if changes else []
         self._state = state
         return applied
+
+    def _gone_processes(self, now: datetime) -> list[AlertChange]:
+        """Close the alerts of hub processes gone for good: nobody else would (see :func:`health.gone_processes`)."""
+        mine = [f for f, _ in self._io.open_health_alerts() if f.kind in health.PROCESS_KINDS]
+        if not mine and not self._gone.absent_since:
+            return []  # the usual case: no process alert open, nothing to look up
+        check, gone = health.gone_processes(self._gone, mine, self._io.monitor_connections(), now, self._gone_after)
+        for f in gone:
+            since = check.absent_since[f.agent_id]
+            log.warning(
+                "closing %s: no monitor connection of hub process %s seen since %s", f.fingerprint, f.agent_id, since
+            )
+        self._gone = check
+        return [CloseAlert(f.fingerprint, now) for f in gone]
 
 
 # --- the hub process itself -------------------------------------------------------------------------------
@@ -188,21 +216,24 @@ class HubMonitor:
         if self._down_since is not None:
             log.info("database reachable again after %.0f s", (now - self._down_since).total_seconds())
             self._down_since = None
+            # Meanwhile the leading hub may have taken this process for gone and closed its alerts.
+            self._resumed = False
         return True
 
     def _resume(self, now: datetime) -> None:
-        """Take over this process's alerts left open by its previous run, so they clear if all is well."""
+        """Take over this process's alerts left open by its previous run, so they clear if all is well; after
+        an outage, raise again what still holds but was closed meanwhile."""
         try:
             rows = self._io.open_health_alerts()
         except StoreError:
             return
         mine = health.hub_agent(self._city, self._process)
-        held = [(f, at) for f, at in rows if f.kind in (health.DATABASE, health.INGEST_LAG) and f.agent_id == mine]
+        held = [(f, at) for f, at in rows if f.kind in health.PROCESS_KINDS and f.agent_id == mine]
         resumed = health.resume(held, now)
         with self._lock:
-            self._state = HealthState(
-                {**resumed.tracked, **self._state.tracked}, {**resumed.written, **self._state.written}
-            )
+            pending = {c.fingerprint for c in self._unstored if isinstance(c, OpenAlert)}
+            state = health.reconcile(self._state, resumed.written, pending)
+            self._state = HealthState({**resumed.tracked, **state.tracked}, {**resumed.written, **state.written})
         self._resumed = True
 
     def _flush(self) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final, cast, get_args
 
 from hub.rules.changes import AlertChange
-from hub.rules.health import AGENT_KINDS, HUB_KINDS, AgentHealth, HealthFinding, ProvinceBacklog
+from hub.rules.health import AGENT_KINDS, HUB_KINDS, PROBE_PREFIX, AgentHealth, HealthFinding, ProvinceBacklog
 from hub.store.connection import Connection, mapped_errors
 from hub.store.handle import Database
 from hub.store.rules_input import RulesDatabase, _scalars, apply_changes
@@ -83,6 +83,17 @@ def open_health_alerts(conn: Connection) -> list[tuple[HealthFinding, datetime]]
     return out
 
 
+def monitor_connections(conn: Connection) -> set[str]:
+    """The application names of the hub process monitors connected to this database now."""
+    with mapped_errors("reading the connected hub processes failed"):
+        rows = conn.execute(
+            "SELECT DISTINCT application_name FROM pg_stat_activity"
+            " WHERE datname = current_database() AND starts_with(application_name, %s)",
+            (PROBE_PREFIX,),
+        ).fetchall()
+    return {str(name) for (name,) in rows}
+
+
 def ping(conn: Connection) -> None:
     with mapped_errors("the database did not answer"):
         conn.execute("SELECT 1").fetchone()
@@ -99,6 +110,9 @@ class HealthDatabase(RulesDatabase):
 
     def open_health_alerts(self) -> list[tuple[HealthFinding, datetime]]:
         return self._run(open_health_alerts)
+
+    def monitor_connections(self) -> set[str]:
+        return self._run(monitor_connections)
 
 
 class ProbeDatabase(Database):

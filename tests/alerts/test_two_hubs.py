@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -21,6 +22,9 @@ import pytest
 from psycopg import sql
 from two_hubs import HubProc, User, add_user, config_text, wait_for
 
+from hub.config import load_config
+from hub.rules.health import PROBE_PREFIX, hub_agent, probe_application_name
+from hub.rules.health_runner import process_slug
 from hub.stack import Stack
 from hub.stack.process import free_port
 from protocol.codec import encode
@@ -336,3 +340,20 @@ def test_the_city_desk_checks_in_and_silences_within_its_city(pair: Pair):
         assert c.get("/api/v1/silences").json()["silences"] == []
     actions = [r[0] for r in pair.city_rows("SELECT action FROM audit_log ORDER BY id")]
     assert {"duty.check_in", "silence.create", "silence.expire", "config.loaded"} <= set(actions)
+
+
+def test_each_hub_process_shows_in_its_database_by_its_monitors_connection(pair: Pair):
+    """What the leading hub goes by to tell that a process is gone (rules/health.gone_processes)."""
+    query = (
+        "SELECT application_name FROM pg_stat_activity"
+        " WHERE datname = current_database() AND starts_with(application_name, %s)"
+    )
+
+    def monitors(rows: Callable[..., list[tuple[Any, ...]]]) -> set[str]:
+        return {n for (n,) in rows(query, PROBE_PREFIX)}
+
+    for hub_proc, rows in ((pair.city, pair.city_rows), (pair.province, pair.province_rows)):
+        config = load_config(hub_proc.config)
+        expected = {probe_application_name(hub_agent(config.hub.name, process_slug(config.mqtt.client_id)))}
+        seen = wait_for(partial(monitors, rows), 10, f"{hub_proc.name}'s monitor connection")
+        assert seen == expected

@@ -204,6 +204,7 @@ class FakeStore:
         self.agents: list[AgentHealth] = []
         self.backlog = ProvinceBacklog(0, None)
         self.open: list[tuple[HealthFinding, datetime]] = []
+        self.connected: set[str] = set()
 
     def _check(self) -> None:
         if not self.up:
@@ -220,6 +221,10 @@ class FakeStore:
     def open_health_alerts(self) -> list[tuple[HealthFinding, datetime]]:
         self._check()
         return list(self.open)
+
+    def monitor_connections(self) -> set[str]:
+        self._check()
+        return set(self.connected)
 
     def agent_health(self, now: datetime, fresh_for: timedelta, thinned_within: timedelta) -> list[AgentHealth]:
         self._check()
@@ -314,6 +319,111 @@ def test_no_rise_without_a_session() -> None:
     rules.tick(at(2), None)
     assert isinstance(store.applied[-1], OpenAlert)
     assert not any(isinstance(c, RaiseSeverity) for c in store.applied)
+
+
+# --- hub processes that are gone ------------------------------------------------------------------------
+
+GONE = health.PROCESS_GONE_AFTER
+
+
+def lag_of(process: str) -> HealthFinding:
+    finding = health.ingest_lag_finding("jinan", process, 5000, 20.0, POLICY, in_session=False)
+    assert finding is not None
+    return finding
+
+
+def test_a_process_without_a_monitor_connection_is_gone_after_the_bound() -> None:
+    mine, other = lag_of("hub-1"), lag_of("hub-2")
+    skew = health.agent_findings(agent(clock_offset_s=3.0, heartbeat_at=at(0)), at(0), POLICY, in_session=False)
+    connected = {health.probe_application_name(other.agent_id)}
+    alerts = [mine, other, *skew]
+    check, gone = health.gone_processes(health.GoneCheck(), alerts, connected, at(0))
+    assert gone == []
+    assert dict(check.absent_since) == {mine.agent_id: at(0)}
+    check, gone = health.gone_processes(check, alerts, connected, at(0) + GONE - timedelta(seconds=1))
+    assert gone == []
+    check, gone = health.gone_processes(check, alerts, connected, at(0) + GONE)
+    assert gone == [mine]  # not the connected process's, not an agent's
+    # Closed once: an alert the lifecycle keeps open a while (flapping) is not closed again every tick.
+    check, gone = health.gone_processes(check, alerts, connected, at(1) + GONE)
+    assert gone == []
+
+
+def test_a_process_seen_again_starts_its_absence_anew() -> None:
+    mine = lag_of("hub-1")
+    name = health.probe_application_name(mine.agent_id)
+    check, _ = health.gone_processes(health.GoneCheck(), [mine], set(), at(0))
+    check, gone = health.gone_processes(check, [mine], {name}, at(0) + GONE)
+    assert (gone, dict(check.absent_since)) == ([], {})
+    check, gone = health.gone_processes(check, [mine], set(), at(1) + GONE)
+    assert gone == []
+    _, gone = health.gone_processes(check, [mine], set(), at(1) + 2 * GONE)
+    assert gone == [mine]
+
+
+def test_probe_names_fit_postgresql_and_stay_apart() -> None:
+    assert health.probe_application_name("jinan/hub/hub-1") == "sitewatch-probe jinan/hub/hub-1"
+    long_a = "a-city-with-a-very-long-name-indeed/hub/" + "p" * 31 + "a"
+    long_b = long_a[:-1] + "b"
+    names = {health.probe_application_name(x) for x in (long_a, long_b)}
+    assert len(names) == 2
+    assert all(len(n.encode()) <= 63 and n.startswith(health.PROBE_PREFIX) for n in names)
+
+
+def test_the_leading_hub_closes_the_alerts_of_a_gone_process_once() -> None:
+    store = FakeStore()
+    mine = lag_of("hub-1")
+    store.open = [(mine, at(-60))]
+    rules = HealthRules(store, POLICY, "jinan", province=False)
+    assert rules.tick(at(0), None) == []
+    assert rules.tick(at(0) + GONE - timedelta(seconds=1), None) == []
+    assert rules.tick(at(0) + GONE, None) == [CloseAlert(mine.fingerprint, at(0) + GONE)]
+    assert rules.tick(at(1) + GONE, None) == []
+
+
+def test_the_alerts_of_a_connected_process_are_left_to_it() -> None:
+    store = FakeStore()
+    mine = lag_of("hub-1")
+    store.open = [(mine, at(-60))]
+    store.connected = {health.probe_application_name(mine.agent_id)}
+    rules = HealthRules(store, POLICY, "jinan", province=False)
+    for t in (at(0), at(0) + GONE, at(0) + 3 * GONE):
+        assert rules.tick(t, None) == []
+
+
+def lagging_monitor(store: FakeStore) -> HubMonitor:
+    """A monitor whose ingest lag alert is raised and stored, then cut off from the database."""
+    monitor = HubMonitor(store, POLICY, "jinan", "hub-1", queue=lambda: (5000, 20.0))
+    for s in (0, 1, 2):
+        monitor.tick(at(s))
+    (opened,) = store.applied
+    assert isinstance(opened, OpenAlert)
+    store.up = False
+    for s in (3, 4):
+        monitor.tick(at(s))
+    return monitor
+
+
+def test_a_monitor_back_from_an_outage_reopens_what_the_leading_hub_closed_meanwhile() -> None:
+    store = FakeStore()
+    monitor = lagging_monitor(store)
+    store.open = []  # closed by the leading hub while this process could not connect
+    store.up = True
+    monitor.tick(at(700))
+    reopened = [c for c in store.applied if isinstance(c, OpenAlert) and c.kind == health.INGEST_LAG]
+    assert [c.at for c in reopened] == [at(0), at(0)]  # the lag has held since 0
+    assert any(h.kind == health.INGEST_LAG and h.stored for h in monitor.held())
+
+
+def test_a_monitor_back_from_an_outage_leaves_an_alert_still_open_as_it_is() -> None:
+    store = FakeStore()
+    monitor = lagging_monitor(store)
+    (opened,) = store.applied
+    assert isinstance(opened, OpenAlert)
+    store.open = [(lag_of("hub-1"), opened.at)]
+    store.up = True
+    monitor.tick(at(5))
+    assert [c for c in store.applied if isinstance(c, OpenAlert) and c.kind == health.INGEST_LAG] == [opened]
 
 
 @pytest.mark.parametrize(
