@@ -27,10 +27,17 @@ class OpenAlert:
     details: Mapping[str, Scalar] = field(default_factory=dict)
 
 
+# The detail naming why an alert was closed other than by its condition clearing; the dashboard words it as
+# ``alert_closed.<value>`` (hub/i18n).
+CLOSED_BECAUSE: Final = "closed_because"
+
+
 @dataclass(frozen=True, slots=True)
 class CloseAlert:
     fingerprint: str
     at: datetime
+    # Added to the alert's details when it closes: why, when it was not its condition clearing.
+    details: Mapping[str, Scalar] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

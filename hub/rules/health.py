@@ -42,6 +42,8 @@ PROCESS_KINDS: Final = (DATABASE, INGEST_LAG)
 # restarted): its own alerts then close.  Long enough for any restart; a process merely cut off from the
 # database reopens what still holds when it is back (``reconcile``).
 PROCESS_GONE_AFTER: Final = timedelta(minutes=10)
+# ``closed_because`` of an alert closed so (with ``missed_since``: when the leading hub first missed it).
+PROCESS_GONE: Final = "process_gone"
 # PostgreSQL keeps the first 63 bytes of a connection's application_name (NAMEDATALEN - 1).
 _APPLICATION_NAME_MAX: Final = 63
 PROBE_PREFIX: Final = "sitewatch-probe "

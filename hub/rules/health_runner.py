@@ -30,7 +30,7 @@ from typing import Protocol
 from hub.calendar import Calendar
 from hub.errors import StoreError, StoreUnavailable
 from hub.rules import health
-from hub.rules.changes import AlertChange, CloseAlert, OpenAlert, RaiseSeverity
+from hub.rules.changes import CLOSED_BECAUSE, AlertChange, CloseAlert, OpenAlert, RaiseSeverity
 from hub.rules.health import AgentHealth, GoneCheck, HealthFinding, HealthState, ProvinceBacklog
 from hub.rules.health_config import HealthSection
 from protocol.messages import Severity
@@ -120,7 +120,14 @@ class HealthRules:
                 "closing %s: no monitor connection of hub process %s seen since %s", f.fingerprint, f.agent_id, since
             )
         self._gone = check
-        return [CloseAlert(f.fingerprint, now) for f in gone]
+        return [
+            CloseAlert(
+                f.fingerprint,
+                now,
+                {CLOSED_BECAUSE: health.PROCESS_GONE, "missed_since": check.absent_since[f.agent_id].isoformat()},
+            )
+            for f in gone
+        ]
 
 
 # --- the hub process itself -------------------------------------------------------------------------------

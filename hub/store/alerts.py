@@ -12,7 +12,7 @@ or on its own.  Lifecycle effects are appended to the audit log (sealed later by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from hub.alerts.model import AGENT_OFFLINE, FlapPolicy, KindPolicy
 from hub.liveness import Transition, WentOffline
 from hub.store import audit_log
 from hub.store.connection import Connection
+from protocol.messages import Scalar
 from protocol.topics import AgentPath
 
 DEFAULT_POLICY = KindPolicy()
@@ -274,8 +275,11 @@ def _audit(conn: Connection, *, step: Step, alert_id: int, args: _Args, t: Track
     )
 
 
-def close_alert(conn: Connection, fingerprint: str, closed_at: datetime) -> bool:
-    """Clear the condition behind ``fingerprint``; True when an open alert resolved (a flapping one is held open)."""
+def close_alert(
+    conn: Connection, fingerprint: str, closed_at: datetime, details: Mapping[str, Scalar] | None = None
+) -> bool:
+    """Clear the condition behind ``fingerprint``; True when an open alert resolved (a flapping one is held open).
+    ``details`` are added to a resolved alert's (why it closed, when that is not its condition clearing)."""
     with conn.transaction():
         conn.execute("DELETE FROM alert_pending WHERE fingerprint = %s", (fingerprint,))
         row = conn.execute(
@@ -288,6 +292,11 @@ def close_alert(conn: Connection, fingerprint: str, closed_at: datetime) -> bool
         step = lifecycle.step(current.tracked, Clear(closed_at), DEFAULT_POLICY)
         args = _Args(fingerprint, current.kind, current.agent_id, current.device_id, "", {})
         _write(conn, step, current, args, closed_at)
+        if details and step.effect == "resolved":
+            conn.execute(
+                "UPDATE alerts SET details = details || %s::jsonb WHERE id = %s",
+                (json.dumps(dict(details)), current.id),
+            )
         return step.effect == "resolved"
 
 

@@ -163,7 +163,7 @@ def apply_changes(conn: Connection, changes: Sequence[AlertChange]) -> list[Aler
                     device_id=change.device_id,
                 )
             elif isinstance(change, CloseAlert):
-                applied = close_alert(conn, change.fingerprint, change.at)
+                applied = close_alert(conn, change.fingerprint, change.at, change.details)
             else:
                 applied = raise_severity(conn, change.fingerprint, change.severity, change.summary, change.details)
             if applied:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from hub.rules import health
@@ -52,7 +53,7 @@ def open_process_alerts(db: HealthDatabase) -> list[str]:
 
 
 def test_the_alert_of_a_connected_process_stays_and_of_a_gone_one_closes(
-    leader: HealthDatabase, probe: ProbeDatabase
+    leader: HealthDatabase, probe: ProbeDatabase, alert_dsn: str
 ) -> None:
     name = health.probe_application_name(health.hub_agent("jinan", PROCESS))
     assert name in leader.monitor_connections()
@@ -73,6 +74,14 @@ def test_the_alert_of_a_connected_process_stays_and_of_a_gone_one_closes(
     assert [type(c).__name__ for c in closed] == ["CloseAlert"]
     assert open_process_alerts(leader) == []
     assert rules.tick(t1 + 2 * GONE, None) == []
+    with psycopg.connect(alert_dsn) as c:
+        query = "SELECT details, closed_at FROM alerts WHERE agent_id = %s"
+        row = c.execute(query, (f"jinan/hub/{PROCESS}",)).fetchone()
+    assert row is not None
+    details, closed_at = row
+    # The dashboard says why it closed (alert_closed.process_gone), naming the process and when it was missed.
+    assert (details["closed_because"], details["process"], closed_at) == ("process_gone", PROCESS, t1 + GONE)
+    assert datetime.fromisoformat(details["missed_since"]) == t1
 
 
 def test_only_the_monitors_connections_count(leader: HealthDatabase, alert_dsn: str) -> None:

@@ -377,7 +377,8 @@ def test_the_leading_hub_closes_the_alerts_of_a_gone_process_once() -> None:
     rules = HealthRules(store, POLICY, "jinan", province=False)
     assert rules.tick(at(0), None) == []
     assert rules.tick(at(0) + GONE - timedelta(seconds=1), None) == []
-    assert rules.tick(at(0) + GONE, None) == [CloseAlert(mine.fingerprint, at(0) + GONE)]
+    why = {"closed_because": "process_gone", "missed_since": at(0).isoformat()}
+    assert rules.tick(at(0) + GONE, None) == [CloseAlert(mine.fingerprint, at(0) + GONE, why)]
     assert rules.tick(at(1) + GONE, None) == []
 
 

@@ -16,8 +16,12 @@ import pytest
 from web_harness import Agent, Deployment, _spawn, _wait_healthy, publish, wait_for
 
 from hub.calendar import EXAM_TZ, parse_calendar
+from hub.rules import health
+from hub.rules.changes import CloseAlert, OpenAlert
+from hub.rules.health_config import HealthSection
 from hub.store import Accepted, Database, connect
 from hub.store.calendar import store_calendar
+from hub.store.rules_input import apply_changes
 from protocol.messages import Birth, DeviceInfo, DeviceState, State
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -124,6 +128,28 @@ def test_acknowledge_an_alert_with_a_comment(page: object, deployment: Deploymen
         (alert,) = [a for a in c.get("/api/v1/alerts", params={"city": "jinan"}).json()["alerts"] if a["id"] == acked]
     assert alert["acknowledged_by"] == deployment.users["city"].username
     assert alert["ack_comment"].startswith("已联系考点技术员")
+
+
+def test_an_alert_closed_for_a_gone_hub_process_says_why(page: object, deployment: Deployment):
+    lag = health.ingest_lag_finding("qingdao", "hub-old", 5000, 90.0, HealthSection(), in_session=False)
+    assert lag is not None
+    opened_at = datetime.now(UTC) - timedelta(minutes=30)
+    missed = opened_at + timedelta(minutes=5)
+    why = {"closed_because": health.PROCESS_GONE, "missed_since": missed.isoformat()}
+    opened = OpenAlert(lag.fingerprint, lag.kind, lag.severity, lag.agent_id, lag.summary, opened_at, None, lag.details)
+    conn = connect(deployment.dsn, "sitewatch-tests")
+    try:
+        apply_changes(conn, [opened, CloseAlert(lag.fingerprint, missed + health.PROCESS_GONE_AFTER, why)])
+    finally:
+        conn.close()
+    sign_in(page, deployment, "provincial", "/alerts")
+    page.select_option("select[name=state]", "closed")  # type: ignore[attr-defined]
+    note = page.locator(".alert-closed[data-closed-because=process_gone]")  # type: ignore[attr-defined]
+    note.wait_for()
+    text = note.inner_text()
+    assert text.startswith("已由中心关闭：进程 hub-old 自 ")
+    assert "未连接数据库" in text
+    assert "{" not in text  # every placeholder filled
 
 
 def test_status_change_arrives_live(page: object, deployment: Deployment):

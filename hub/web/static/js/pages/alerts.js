@@ -11,6 +11,15 @@ function alertText(a) {
   return tOr(key, null) === null ? null : el("div", { class: "alert-text" }, t(key, a.details ?? {}));
 }
 
+// Why a closed alert closed, when that was not its condition clearing (details.closed_because).
+function closedBecause(a) {
+  const why = a.details?.closed_because;
+  if (a.open || !why) return null;
+  const key = `alert_closed.${why}`;
+  const params = { ...a.details, missed_since: formatTime(a.details.missed_since) };
+  return el("div", { class: "alert-closed muted", dataset: { closedBecause: why } }, tOr(key, null) === null ? why : t(key, params));
+}
+
 const SILENCE_MINUTES = [15, 30, 60, 120, 240];
 // Forms being filled in: a live refresh must not redraw the table under someone typing a comment.
 let openForms = 0;
@@ -97,7 +106,7 @@ function alertRow(a, done) {
     { class: `sev-${a.severity}${a.open ? "" : " closed"}`, dataset: { alert: String(a.id) } },
     el("td", { class: "time" }, formatTime(a.opened_at)),
     el("td", {}, el("a", { href: `/sites/${a.city}/${a.site}` }, `${cityName(a.city)} · ${a.site}`)),
-    el("td", {}, tOr(`alert_kind.${a.kind}`, a.kind), alertText(a), el("div", { class: "muted small" }, a.device_id ?? a.agent_id)),
+    el("td", {}, tOr(`alert_kind.${a.kind}`, a.kind), alertText(a), closedBecause(a), el("div", { class: "muted small" }, a.device_id ?? a.agent_id)),
     el("td", {}, el("span", { class: `badge sev-${a.severity}` }, t(`severity.${a.severity}`))),
     el("td", {}, a.open ? t("alerts.open") : t("alerts.closed_at", { time: formatTime(a.closed_at) })),
     el("td", {}, ack, silenced),
