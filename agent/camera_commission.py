@@ -65,7 +65,7 @@ def _commission(camera: CameraConfig, config_dir: Path, args: argparse.Namespace
 
     spec = camera.source_spec
     timeouts = Timeouts(open_s=camera.open_timeout_s, read_s=camera.read_timeout_s)
-    source = make_opener(spec, base_dir=config_dir, timeouts=timeouts, loop=False)()
+    source = make_opener(spec, base_dir=config_dir, timeouts=timeouts, loop=False, colour=camera.colour)()
     frames: list[Image] = []
     try:
         interval = args.seconds / args.frames

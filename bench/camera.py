@@ -83,11 +83,12 @@ def machine() -> dict[str, Any]:
     return {**common.machine(), "opencv": cv2.__version__}
 
 
-def decode(name: str, step: int = 1) -> tuple[list[np.ndarray[Any, Any]], float]:
-    """Every ``step``-th frame, and the CPU seconds per decoded frame (all frames are decoded).
+def decode(name: str, step: int = 1, *, colour: bool = False) -> tuple[list[np.ndarray[Any, Any]], float]:
+    """Every ``step``-th frame, and the CPU seconds per decoded frame (all frames are decoded); grey where the
+    clip has a luma plane, as the driver reads it by default.
 
     Process time, not thread time: FFmpeg decodes in threads of its own."""
-    capture = open_file_once(str(FOOTAGE / name))
+    capture = open_file_once(str(FOOTAGE / name), colour=colour)
     frames, index = [], 0
     started = time.process_time()
     while (frame := capture.read()) is not None:
@@ -276,7 +277,7 @@ for d in drivers:
 CHILD_BARE = """
 import cv2, numpy
 from pathlib import Path
-cap = cv2.VideoCapture({source!r}); cap.read(); cap.release()
+cap = cv2.VideoCapture({source!r}{params}); cap.read(); cap.release()
 rss = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmRSS"))
 print(rss)
 """
@@ -334,7 +335,10 @@ def child(code: str) -> float:
 
 def memory(baseline: Baseline, seconds: float) -> dict[str, Any]:
     source = str(FOOTAGE / ONE_BY_ONE)
-    bare = child(CHILD_BARE.format(source=source))
+    bare = child(CHILD_BARE.format(source=source, params=""))
+    # The same bare process reading the decoder's grey plane as the agent does (for comparison only: the
+    # limit is taken from OpenCV used as it comes).
+    bare_grey = child(CHILD_BARE.format(source=source, params=", cv2.CAP_FFMPEG, [cv2.CAP_PROP_CONVERT_RGB, 0]"))
     bare_four = child(CHILD_BARE_FOUR.format(source=source, seconds=8.0))
     idle = child(CHILD_AGENT_IDLE.format(root=str(ROOT)))
     with tempfile.TemporaryDirectory() as folder:
@@ -352,7 +356,8 @@ def memory(baseline: Baseline, seconds: float) -> dict[str, Any]:
     agent = four["rss_max_mb"]
     limit = 1.25 * bare + 10 * 4
     return {
-        "measured_process": "`sitewatch agent --config` with four commissioned camera drivers (reference view and "
+        "measured_process": "`sitewatch agent --config` with four commissioned camera drivers (grey capture, the "
+        "default; reference view and "
         "baseline files, tamper checks on, person_min_height 0.7) on the looped one-by-one file, connected over "
         "TLS with a client certificate to a real Mosquitto, SQLite outbox on disk, no hub (every message kept, as "
         f"in a hub outage); the highest RSS sampled once a second over {seconds:g} s",
@@ -364,6 +369,8 @@ def memory(baseline: Baseline, seconds: float) -> dict[str, Any]:
         "rss_mb_camera_drivers_only": round(cameras_only_mb, 1),
         "rss_bare_mb": round(bare, 1),
         "rss_limit_mb": round(limit, 1),
+        "rss_bare_grey_mb": round(bare_grey, 1),
+        "rss_limit_from_grey_bare_mb": round(1.25 * bare_grey + 10 * 4, 1),
         "rss_within_limit": agent <= limit,
         # Where it goes: the agent's imports with no camera, and OpenCV alone running four cameras' decoding
         # and HOG in four threads.
@@ -388,12 +395,12 @@ def memory(baseline: Baseline, seconds: float) -> dict[str, Any]:
 # --- accuracy -------------------------------------------------------------------------------------
 
 
-def accuracy(baseline: Baseline) -> dict[str, Any]:
+def accuracy(baseline: Baseline, *, colour: bool = False) -> dict[str, Any]:
     per_clip: dict[str, dict[str, Any]] = {}
     total_error, total_frames = 0, 0
     for name, (settings, step) in CLIPS.items():
         expected = truth(name)
-        frames, _ = decode(name, step)
+        frames, _ = decode(name, step, colour=colour)
         rate = json.loads((FOOTAGE / "ground_truth.json").read_text())[name]["fps"]
         analyser = CameraAnalyser(settings, baseline if name in (ONE_BY_ONE, EMPTY) else None)
         errors: list[int] = []
@@ -430,6 +437,9 @@ def main() -> int:
     timing = cpu()
     empty, _ = decode(EMPTY)
     counting = accuracy(room_baseline(empty))
+    # The same with the cameras configured for colour (`colour = true`), its baseline made in colour too.
+    empty_colour, _ = decode(EMPTY, colour=True)
+    counting["count_mae_colour"] = accuracy(room_baseline(empty_colour), colour=True)["count_mae"]
     rss = memory(room_baseline(empty), args.memory_seconds)
     result = {
         "benchmark": "vault camera: CPU per camera at 2 fps, agent RSS with 4 cameras, people-count error",
@@ -457,7 +467,7 @@ def main() -> int:
         f"camera: {busy['cpu_pct_per_camera']}% of a core per camera busy ({busy['ratio_to_raw']}× raw), "
         f"{idle['cpu_pct_per_camera']}% idle ({idle['ratio_to_raw']}× raw); decode {timing['decode_cpu_pct_10fps']}% "
         f"at 10 fps; RSS 4 cameras {rss['rss_mb']} MB (bare {rss['rss_bare_mb']}, limit {rss['rss_limit_mb']}); "
-        f"count MAE {counting['count_mae']} — {args.out}"
+        f"count MAE {counting['count_mae']} (colour {counting['count_mae_colour']}) — {args.out}"
     )
     return 0
 

@@ -54,10 +54,11 @@ def fps(name: str) -> float:
     return float(ground_truth()[name]["fps"])  # type: ignore[arg-type]
 
 
-def frames(name: str, step: int = 1, stop: int | None = None) -> Iterator[tuple[int, Frame]]:
-    """``(index, frame)`` for every ``step``-th decoded frame, in decode order (the ground truth's indices)."""
+def frames(name: str, step: int = 1, stop: int | None = None, *, colour: bool = False) -> Iterator[tuple[int, Frame]]:
+    """``(index, frame)`` for every ``step``-th decoded frame, in decode order (the ground truth's indices);
+    grey where the clip has a luma plane, as a camera reads it unless configured for colour."""
     # Decoded through the agent's own capture module: the one place that touches cv2.VideoCapture.
-    capture = open_file_once(str(path(name)))
+    capture = open_file_once(str(path(name)), colour=colour)
     try:
         index = 0
         while stop is None or index < stop:
@@ -71,5 +72,5 @@ def frames(name: str, step: int = 1, stop: int | None = None) -> Iterator[tuple[
         capture.close()
 
 
-def load(name: str, step: int = 1, stop: int | None = None) -> list[Frame]:
-    return [frame for _, frame in frames(name, step, stop)]
+def load(name: str, step: int = 1, stop: int | None = None, *, colour: bool = False) -> list[Frame]:
+    return [frame for _, frame in frames(name, step, stop, colour=colour)]

@@ -30,7 +30,9 @@ def patch(frame: Frame, share: float = 0.6, level: float = 15.0, seed: int = 0) 
     a = math.sqrt(share * width * height / math.pi * width / height)
     mask = np.zeros((height, width), np.float32)
     cv2.ellipse(mask, (width // 2, height // 2), (round(a), round(a * height / width)), 0, 0, 360, 1.0, -1)
-    mask = cv2.GaussianBlur(mask, (0, 0), width / 60)[..., None]
+    mask = cv2.GaussianBlur(mask, (0, 0), width / 60)
+    if frame.ndim == 3:
+        mask = mask[..., None]
     cloth = _noisy(frame.shape, level, seed).astype(np.float32)
     return (frame * (1 - mask) + cloth * mask).astype(np.uint8)
 
@@ -57,9 +59,15 @@ def light(frame: Frame, gain: float) -> Frame:
     return np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
+# An encoder's blue "no video" screen: BGR, and the luma a limited-range decoder gives of it (16 + 219/255 ×
+# the BT.601 grey of that blue).
+BLUE = (160, 40, 20)
+BLUE_LUMA = 57
+
+
 def blue_screen(frame: Frame) -> Frame:
-    """An encoder's "no video" screen."""
-    return np.full(frame.shape, (160, 40, 20), np.uint8)
+    """An encoder's "no video" screen, in colour or as the grey plane of a camera read in grey."""
+    return np.full(frame.shape, BLUE if frame.ndim == 3 else BLUE_LUMA, np.uint8)
 
 
 def grey_screen(frame: Frame) -> Frame:

@@ -14,10 +14,18 @@ from agent.drivers.camera.analysis.settings import AnalysisSettings
 cv2.setNumThreads(1)
 
 
+# The footage as a camera reads it by default (grey: the decoder's luma plane), and in colour (`colour = true`).
+
+
 @pytest.fixture(scope="session")
 def empty_room() -> list[Frame]:
     """The 60 frames of the empty room (real sensor and codec noise)."""
     return load(EMPTY)
+
+
+@pytest.fixture(scope="session")
+def empty_room_colour() -> list[Frame]:
+    return load(EMPTY, colour=True)
 
 
 @pytest.fixture(scope="session")
@@ -27,10 +35,24 @@ def room_with_person() -> list[Frame]:
 
 
 @pytest.fixture(scope="session")
-def room_baseline(empty_room: list[Frame]) -> Baseline:
+def room_with_person_colour() -> list[Frame]:
+    return load(ONE_BY_ONE, step=5, stop=226, colour=True)[12:]
+
+
+def _baseline(empty: list[Frame]) -> Baseline:
     """What commissioning learns from the empty room: every 6th frame, as the CLI keeps 20 over its watch."""
-    size = image.fit(empty_room[0].shape[1], empty_room[0].shape[0], 320, 240)
-    return make_baseline([image.grey_small(f, size) for f in empty_room[::6]])
+    size = image.fit(empty[0].shape[1], empty[0].shape[0], 320, 240)
+    return make_baseline([image.grey_small(f, size) for f in empty[::6]])
+
+
+@pytest.fixture(scope="session")
+def room_baseline(empty_room: list[Frame]) -> Baseline:
+    return _baseline(empty_room)
+
+
+@pytest.fixture(scope="session")
+def room_baseline_colour(empty_room_colour: list[Frame]) -> Baseline:
+    return _baseline(empty_room_colour)
 
 
 @pytest.fixture

@@ -34,12 +34,12 @@ def test_what_it_writes_it_and_opencv_read_back_the_same(room_with_person: list[
         assert np.array_equal(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED), grey)
 
 
-def test_other_pngs_are_left_to_opencv(room_with_person: list[Frame]) -> None:
+def test_other_pngs_are_left_to_opencv(room_with_person: list[Frame], room_with_person_colour: list[Frame]) -> None:
     grey = _greys(room_with_person[:1])[0]
     ok, filtered = cv2.imencode(".png", grey)  # OpenCV's default: adaptive row filters
     assert ok
     assert grey_png.decode(filtered.tobytes()) is None
-    ok, colour = cv2.imencode(".png", room_with_person[0], [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE])
+    ok, colour = cv2.imencode(".png", room_with_person_colour[0], [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE])
     assert ok
     assert grey_png.decode(colour.tobytes()) is None
 

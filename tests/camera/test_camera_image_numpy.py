@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
+import pytest
 from camera_footage import Frame
 
 from agent.drivers.camera.analysis import image
 
+ROOT = Path(__file__).resolve().parents[2]
 KERNEL = np.ones((3, 3), np.uint8)
 
 
@@ -40,3 +46,39 @@ def test_opening_at_the_edges() -> None:
     for density in (0.3, 0.7, 0.95):
         mask = (rng.random((9, 12)) < density).astype(np.uint8) * 255
         assert np.array_equal(image.opened(mask), cv2.morphologyEx(mask, cv2.MORPH_OPEN, KERNEL))
+
+
+def test_median_is_numpys(room_with_person: list[Frame], empty_room: list[Frame]) -> None:
+    greys = np.stack(_greys(empty_room[:8]))  # an even count: the mean of the two middle values
+    cells = [image.cells(g)[1] for g in _greys(room_with_person[:7])]
+    assert np.array_equal(image.median(greys, axis=0), np.median(greys, axis=0))
+    assert np.array_equal(image.median(greys[:7], axis=0), np.median(greys[:7], axis=0))
+    # numpy takes float32 cells' middle pair's mean in float32, this in float64: equal to float32's precision.
+    for values in (*cells, [3.0], [2.0, 1.0], [image.sharpness(g) for g in greys]):
+        assert float(image.median(values)) == pytest.approx(float(np.median(values)), rel=1e-6)
+    with pytest.raises(ValueError, match="no values"):
+        image.median([])
+
+
+ANALYSE_WITHOUT_NUMPY_MA = """
+import sys
+sys.path[:0] = [{root!r}, {tests!r}]
+from camera_footage import EMPTY, ONE_BY_ONE, load
+from agent.drivers.camera.analysis import image
+from agent.drivers.camera.analysis.analyser import CameraAnalyser
+from agent.drivers.camera.analysis.baseline import make_baseline
+from agent.drivers.camera.analysis.settings import AnalysisSettings
+empty = load(EMPTY)
+size = image.fit(empty[0].shape[1], empty[0].shape[0], 320, 240)
+analyser = CameraAnalyser(AnalysisSettings(), make_baseline([image.grey_small(f, size) for f in empty[::6]]))
+for k, frame in enumerate(load(ONE_BY_ONE, step=5, stop=300)):
+    analyser.frame(k * 0.5, frame)
+print(analyser.health.tamper_checks, "numpy.ma" in sys.modules)
+"""
+
+
+def test_analysing_frames_does_not_load_numpy_ma() -> None:
+    # np.median would import numpy.ma (1.4 MB resident) on the analysis thread's first tamper check.
+    code = ANALYSE_WITHOUT_NUMPY_MA.format(root=str(ROOT), tests=str(Path(__file__).parent))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["True", "False"]

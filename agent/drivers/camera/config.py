@@ -8,6 +8,7 @@ Example (every key but ``id`` and ``source`` has the default shown or is optiona
     room = "vault"
     source = "rtsp://viewer:secret@192.0.2.10/stream1"
     fps = 2.0
+    colour = false
     hog_width = 320        # per camera: shrink for people who fill the frame, enlarge for far ones
     hog_border = 0.25
     person_min_height = 0.0  # per camera: a little below the smallest_person the camera reports once people
@@ -36,6 +37,10 @@ class CameraConfig(DeviceConfig, frozen=True, kw_only=True):
     fps: Annotated[float, Meta(ge=0.2, le=10)] = 2.0
     # File sources: start again at the end instead of going silent (replays, the demo).
     loop: bool = False
+    # RTSP and file sources decoded to colour: colour snapshots, and an encoder's blue "no video" screen told
+    # from a dark cover, for 1.2-1.4 MB more a camera.  Off, the decoder's grey plane is analysed and
+    # snapshotted (see capture.py).  USB cameras are always read in colour.
+    colour: bool = False
     # The analysis frame fits in this box (≤ 320×240: motion and tamper checks are cheap there).
     analysis_width: Annotated[int, Meta(ge=80, le=320)] = 320
     analysis_height: Annotated[int, Meta(ge=60, le=240)] = 240

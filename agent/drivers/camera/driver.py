@@ -75,7 +75,7 @@ class CameraDriver(Driver[CameraConfig]):
             log.warning("camera %s: no baseline in %s: tamper checks are off", c.id, files.folder)
         timeouts = Timeouts(open_s=c.open_timeout_s, read_s=c.read_timeout_s)
         spec = c.source_spec
-        opener = make_opener(spec, base_dir=self.base_dir, timeouts=timeouts, loop=c.loop)
+        opener = make_opener(spec, base_dir=self.base_dir, timeouts=timeouts, loop=c.loop, colour=c.colour)
         # A blocked open or read gets its own timeout plus a margin before the watchdog gives up on it.
         stall = max(c.open_timeout_s, c.read_timeout_s) + 5.0
         grabber = Grabber(c.id, opener, Backoff(c.reconnect_min_s, c.reconnect_max_s), stall_after_s=stall)

@@ -11,13 +11,15 @@ from agent.drivers.camera.source import SourceSpec
 from agent.drivers.camera.synthetic import SyntheticSource
 
 
-def make_opener(spec: SourceSpec, *, base_dir: Path, timeouts: Timeouts, loop: bool) -> Opener:
+def make_opener(spec: SourceSpec, *, base_dir: Path, timeouts: Timeouts, loop: bool, colour: bool = False) -> Opener:
+    """``colour``: FFmpeg sources (RTSP, files) in BGR rather than grey (see ``capture``); a V4L2 device and
+    the synthetic scene are always colour."""
     label = spec.describe()
     if spec.kind == "rtsp":
-        return lambda: open_rtsp(spec.target, label, timeouts)
+        return lambda: open_rtsp(spec.target, label, timeouts, colour=colour)
     if spec.kind == "file":
         path = Path(spec.target)
-        return _Replay(str(path if path.is_absolute() else base_dir / path), loop=loop)
+        return _Replay(str(path if path.is_absolute() else base_dir / path), loop=loop, colour=colour)
     if spec.kind == "synthetic":
         return lambda: SyntheticSource(int(spec.target))
     if spec.by_serial:
@@ -29,15 +31,16 @@ class _Replay:
     """Opens a file; once a file that does not loop has played to its end, it stays ended (a replay is
     over, it does not start again after the grabber's reconnect wait)."""
 
-    def __init__(self, path: str, *, loop: bool) -> None:
+    def __init__(self, path: str, *, loop: bool, colour: bool) -> None:
         self.path = path
         self.loop = loop
+        self.colour = colour
         self._opened: FileCapture | None = None
 
     def __call__(self) -> FrameSource:
         if self._opened is not None and self._opened.ended:
             raise CaptureError(f"replay of {self.path} ended")
-        self._opened = FileCapture(self.path, loop=self.loop)
+        self._opened = FileCapture(self.path, loop=self.loop, colour=self.colour)
         return self._opened
 
 

@@ -44,8 +44,8 @@ def make_baseline(greys: Sequence[Image]) -> Baseline:
     if len(shapes) != 1:
         raise BaselineError(f"frames of different sizes: {sorted(shapes)}")
     stack = np.stack(greys)
-    reference = np.median(stack, axis=0).astype(np.uint8)
-    sharpness = float(np.median([image.sharpness(g) for g in greys]))
+    reference = image.median(stack, axis=0).astype(np.uint8)
+    sharpness = float(image.median([image.sharpness(g) for g in greys]))
     brightness = [float(g.mean()) for g in greys]
-    cell_std = np.median(np.stack([image.cells(g)[0] for g in greys]), axis=0).astype(np.float32)
+    cell_std = image.median(np.stack([image.cells(g)[0] for g in greys]), axis=0).astype(np.float32)
     return Baseline(reference, sharpness, min(brightness), max(brightness), cell_std, len(greys))

@@ -161,7 +161,9 @@ class HealthMonitor:
         self._observe(changes, "covered", t, covered, since=None, detail=tone)
 
         sharp = image.sharpness(grey)
-        reference = float(np.median(self._sharpness)) if len(self._sharpness) >= LEARN_MIN else self.baseline.sharpness
+        reference = self.baseline.sharpness
+        if len(self._sharpness) >= LEARN_MIN:
+            reference = float(image.median(self._sharpness))
         ratio = sharp / reference if reference > 0 else 1.0
 
         if t >= self._next_alignment:
