@@ -186,6 +186,8 @@ def test_switch_language(page: object, deployment: Deployment):
     page.select_option("#lang", "en")  # type: ignore[attr-defined]
     page.wait_for_selector("#nav a.active:has-text('Province')")  # type: ignore[attr-defined]
     assert page.get_attribute("html", "lang") == "en"  # type: ignore[attr-defined]
+    # The city cards are drawn again after the menu: wait for them (CI once read them in between, empty).
+    page.wait_for_selector(".city h2 .name:has-text('Qingdao')")  # type: ignore[attr-defined]
     assert page.locator(".city h2 .name").all_inner_texts() == ["Jinan", "Qingdao"]  # type: ignore[attr-defined]
     assert "Beijing time" in page.locator("#clock").inner_text()  # type: ignore[attr-defined]
     page.select_option("#lang", "zh-CN")  # type: ignore[attr-defined]
